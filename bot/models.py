@@ -1,0 +1,98 @@
+"""Plain data crossing the boundary between the core and the adapters.
+
+The core never sees a Slack payload or a Teams Activity: adapters build a :class:`Message`
+and render a :class:`Reply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    ANSWERED = "answered"
+    NOT_FOUND = "not_found"
+
+
+class Action(StrEnum):
+    """What a reply offers the employee; each adapter renders these as buttons or commands."""
+
+    FEEDBACK = "feedback"
+    REPORT_INCIDENT = "report_incident"
+    ASK_PERSON = "ask_person"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source of an answer; ``n`` matches the ``[n]`` markers in the text."""
+
+    n: int
+    document: str
+    section: str
+    version: str | None
+    source: str
+    text: str
+    score: float
+    location: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "document": self.document,
+            "section": self.section,
+            "version": self.version,
+            "source": self.source,
+            "text": self.text,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The engine's answer to one question."""
+
+    question: str
+    status: Status
+    text: str
+    citations: tuple[Citation, ...]
+    latency_ms: float
+    suggestions: tuple[str, ...] = ()
+    composer: str = "extractive"
+
+    def as_json(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "question": self.question,
+            "status": self.status.value,
+            "answer": self.text,
+            "citations": [c.as_json() for c in self.citations],
+            "latency_ms": round(self.latency_ms, 2),
+        }
+        if self.status is Status.NOT_FOUND:
+            data["nearest_topics"] = list(self.suggestions)
+            data["handoff"] = {"action": Action.ASK_PERSON.value}
+        return data
+
+
+@dataclass(frozen=True)
+class Message:
+    """An employee's message as any adapter delivers it."""
+
+    text: str
+    user_id: str
+    platform: str
+    conversation_id: str
+    message_id: str | None = None
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One reply, rendered by each adapter: text with [n] markers plus structured parts."""
+
+    text: str
+    citations: tuple[Citation, ...] = ()
+    ai_generated: bool = False
+    actions: tuple[Action, ...] = ()
+    status: Status | None = None
+    notices: tuple[str, ...] = field(default=())

@@ -1,0 +1,55 @@
+"""All settings in one place, read once at start-up and passed down.
+
+Variables use the ``POLICYBOT_`` prefix (``POLICYBOT_DATA_DIR``, ``POLICYBOT_CHROMA_URL``, ...)
+and may also come from a ``.env`` file in the working directory. The platforms' own
+standard names (``SLACK_BOT_TOKEN``, ``MicrosoftAppId``, ...) are read by the adapters'
+settings, not here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "knowledge" / "sources"
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Settings of the core; each field documents its variable in the README."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="POLICYBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path(".policybot"), description="Index and SQLite file.")
+    sources: list[Path] = Field(default_factory=lambda: [BUNDLED_SOURCES])
+    index_dir: Path | None = Field(default=None, description="Defaults to DATA_DIR/index.")
+    chroma_url: str | None = Field(default=None, description="Chroma server, e.g. http://h:8000")
+    database_url: str | None = Field(default=None, description="Defaults to SQLite in DATA_DIR.")
+    embedding_model: str = DEFAULT_MODEL
+    answer_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
+    max_citations: int = Field(default=3, ge=1, le=20)
+    llm_provider: str | None = Field(default=None, description="e.g. openai, azure_openai, ollama")
+    llm_model: str | None = None
+    llm_timeout_seconds: float = Field(default=20.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _split_sources(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in value.split(":") if part]
+        return value
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir if self.index_dir is not None else self.data_dir / "index"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'policybot.db').resolve()}"
