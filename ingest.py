@@ -6,7 +6,7 @@ Same as ``policybot ingest``. Exits 0 when every file was ingested, 1 when some 
 
 import sys
 
-from bot.cli import main
+from adapters.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["ingest", *sys.argv[1:]]))

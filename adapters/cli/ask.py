@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from bot.cli.ingest import add_index_option, settings_for
+from adapters.cli.ingest import add_index_option, settings_for
 from bot.evaluation import evaluate, load_cases, threshold_sweep
 from bot.models import Answer, Status
 from bot.runtime import Engine, build_engine
