@@ -80,4 +80,6 @@ class Answerer:
 
 
 def _topic(hit: Hit) -> str:
-    return f"{hit.chunk.document} › {hit.chunk.section}" if hit.chunk.section else hit.chunk.document
+    return (
+        f"{hit.chunk.document} › {hit.chunk.section}" if hit.chunk.section else hit.chunk.document
+    )

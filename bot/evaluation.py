@@ -51,9 +51,9 @@ class EvalReport:
             "out_of_scope": len(outside),
             "hit@1": share([r.rank == 1 for r in inside]),
             "hit@3": share([r.rank is not None and r.rank <= 3 for r in inside]),
-            "mrr": round(
-                sum(1 / r.rank for r in inside if r.rank) / len(inside), 4
-            ) if inside else 0.0,
+            "mrr": round(sum(1 / r.rank for r in inside if r.rank) / len(inside), 4)
+            if inside
+            else 0.0,
             "refusal": share([r.status is Status.NOT_FOUND for r in outside]),
             "false_refusal": share([r.status is Status.NOT_FOUND for r in inside]),
             "p50_ms": round(_percentile(latencies, 50), 2),
@@ -86,7 +86,7 @@ def load_cases(path: Path) -> list[Case]:
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ConfigurationError(f"{path}:{number}: not a question line ({exc})") from exc
         if not gold and row.get("kind") != "out":
-            raise ConfigurationError(f"{path}:{number}: give \"gold\" sections or \"kind\": \"out\"")
+            raise ConfigurationError(f'{path}:{number}: give "gold" sections or "kind": "out"')
         cases.append(Case(question=question, gold=gold))
     if not cases:
         raise ConfigurationError(f"{path} has no questions")

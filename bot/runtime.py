@@ -40,10 +40,13 @@ class Engine:
     index: KnowledgeIndex
     answerer: Answerer
 
-    def ingest(self, sources: list[Path] | None = None, *, progress: Progress | None = None
-               ) -> IngestReport:
+    def ingest(
+        self, sources: list[Path] | None = None, *, progress: Progress | None = None
+    ) -> IngestReport:
         kwargs = {"progress": progress} if progress else {}
-        report = ingest(self.index.client, self.embedder, sources or self.settings.sources, **kwargs)
+        report = ingest(
+            self.index.client, self.embedder, sources or self.settings.sources, **kwargs
+        )
         self.index.refresh()
         return report
 

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(default=None, description="Chroma server, e.g. http://h:8000")
     database_url: str | None = Field(default=None, description="Defaults to SQLite in DATA_DIR.")
     embedding_model: str = DEFAULT_MODEL
-    answer_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
+    answer_threshold: float = Field(default=0.42, ge=0.0, le=1.0)
     max_citations: int = Field(default=3, ge=1, le=20)
     llm_provider: str | None = Field(default=None, description="e.g. openai, azure_openai, ollama")
     llm_model: str | None = None

@@ -22,7 +22,7 @@ BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fa
 
 
 class Embedder(ABC):
-    """Turns texts into unit-length vectors; ``name`` and ``dimension`` are recorded in the index."""
+    """Turns texts into unit-length vectors; ``name`` and ``dimension`` go into the index."""
 
     name: str
     dimension: int

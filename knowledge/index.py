@@ -9,6 +9,7 @@ re-reads it every few seconds and picks up a new version without a restart.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -22,11 +23,19 @@ from chromadb.config import Settings as ChromaSettings
 
 from bot.errors import ConfigurationError, KnowledgeIndexError
 from knowledge.embedding import Embedder
-from knowledge.lexical import LexicalIndex
+from knowledge.lexical import LexicalIndex, Speller
 
 POINTER_COLLECTION = "policybot-active"
 SECTION, SENTENCE = "section", "sentence"
 POINTER_CHECK_SECONDS = 2.0
+HEADING_SUFFIX = ":h"
+# Questions that name the regulator or the law are about the guidance; the rest are about
+# what the employee may do, where the organisation's own policy is the authority.
+_REGULATOR_TERMS = re.compile(
+    r"\b(pcpd|commissioner|checklist|framework|dpp\d?|pdpo|ordinance|cap\.? ?486|laws?|legal|"
+    r"illegal|offen[cs]es?|fines?|penalt\w*|jail|prison\w*|regulator|watchdog|hong kong|hk)\b",
+    re.IGNORECASE,
+)
 
 
 def make_client(*, index_dir: Path, chroma_url: str | None) -> Any:
@@ -106,8 +115,9 @@ class FusionWeights:
     """Weights of the fused score; calibrated with ``policybot eval`` (see README)."""
 
     dense: float = 0.45
-    sentence: float = 0.35
-    lexical: float = 0.20
+    sentence: float = 0.20
+    lexical: float = 0.40
+    authority: float = 0.08
 
 
 class _Snapshot:
@@ -118,7 +128,7 @@ class _Snapshot:
         self.pointer = pointer
         records = collection.get(include=["documents", "metadatas", "embeddings"])
         self.chunks: list[ChunkRecord] = []
-        sentence_rows: list[tuple[str, str, Any]] = []
+        sentence_rows: list[tuple[str, str, Any, bool]] = []
         for rid, text, meta, vector in zip(
             records["ids"],
             records["documents"],
@@ -127,7 +137,8 @@ class _Snapshot:
             strict=True,
         ):
             if meta.get("granularity") == SENTENCE:
-                sentence_rows.append((str(meta["chunk_id"]), text, vector))
+                heading = rid.endswith(HEADING_SUFFIX)
+                sentence_rows.append((str(meta["chunk_id"]), text, vector, heading))
                 continue
             self.chunks.append(
                 ChunkRecord(
@@ -144,17 +155,20 @@ class _Snapshot:
                 )
             )
         self.position = {chunk.id: i for i, chunk in enumerate(self.chunks)}
-        self.sentences = [(self.position[cid], text) for cid, text, _ in sentence_rows]
+        # Headings are searched like sentences but never quoted as part of an answer.
+        self.sentences = [(self.position[cid], text) for cid, text, _, _ in sentence_rows]
+        self.quotable = np.array([not heading for *_, heading in sentence_rows], dtype=bool)
         self.sentence_owner = np.array([owner for owner, _ in self.sentences], dtype=np.int64)
         dimension = int(pointer.get("dimension", 1))
         self.sentence_vectors = (
-            np.asarray([vector for _, _, vector in sentence_rows], dtype=np.float32)
+            np.asarray([vector for _, _, vector, _ in sentence_rows], dtype=np.float32)
             if sentence_rows
             else np.zeros((0, dimension), dtype=np.float32)
         )
-        self.lexical = LexicalIndex(
-            [f"{c.document} {c.section} {c.section} {c.text}" for c in self.chunks]
-        )
+        texts = [f"{c.document} {c.section} {c.section} {c.text}" for c in self.chunks]
+        self.lexical = LexicalIndex(texts)
+        self.speller = Speller(texts)
+        self.is_policy = np.array([c.kind != "guidance" for c in self.chunks], dtype=bool)
 
 
 class KnowledgeIndex:
@@ -224,11 +238,17 @@ class KnowledgeIndex:
         snapshot = self._current()
         if snapshot is None or not snapshot.chunks:
             return []
-        vector = self.embedder.embed([question])[0]
-        return self._rank(snapshot, question, vector, limit=limit, candidates=candidates)
+        query = snapshot.speller.normalise(question)
+        vector = self.embedder.embed([query])[0]
+        return self._rank(snapshot, query, vector, limit=limit, candidates=candidates)
 
     def _rank(
-        self, snapshot: _Snapshot, question: str, vector: np.ndarray, *, limit: int,
+        self,
+        snapshot: _Snapshot,
+        question: str,
+        vector: np.ndarray,
+        *,
+        limit: int,
         candidates: int,
     ) -> list[Hit]:
         count = len(snapshot.chunks)
@@ -253,10 +273,12 @@ class KnowledgeIndex:
 
         w = self.weights
         fused = w.dense * dense + w.sentence * best_sentence + w.lexical * lexical
+        about_regulator = bool(_REGULATOR_TERMS.search(question))
+        fused += w.authority * (snapshot.is_policy != about_regulator)
         order = np.argsort(-fused)[:limit]
         hits = []
         for position in order:
-            mask = np.nonzero(snapshot.sentence_owner == position)[0]
+            mask = np.nonzero((snapshot.sentence_owner == position) & snapshot.quotable)[0]
             ranked = sorted(
                 ((snapshot.sentences[i][1], float(sentence_sims[i])) for i in mask),
                 key=lambda pair: -pair[1],
@@ -272,4 +294,3 @@ class KnowledgeIndex:
                 )
             )
         return hits
-

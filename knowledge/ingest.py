@@ -18,9 +18,9 @@ from typing import Any
 
 from bot.errors import ConfigurationError, DocumentError
 from knowledge.chunking import chunk_document
-from knowledge.documents import Chunk
+from knowledge.documents import SECTION_SEPARATOR, Chunk
 from knowledge.embedding import Embedder
-from knowledge.index import SECTION, SENTENCE, read_pointer, write_pointer
+from knowledge.index import HEADING_SUFFIX, SECTION, SENTENCE, read_pointer, write_pointer
 from knowledge.loaders import iter_source_files, load_document
 
 COLLECTION_PREFIX = "policybot-v"
@@ -179,8 +179,9 @@ def _stored_hashes(collection: Any) -> tuple[dict[str, str], dict[str, str]]:
     if collection is None:
         return {}, {}
     records = collection.get(where={"granularity": SECTION}, include=["metadatas"])
-    hashes = {rid: str(m["content_hash"]) for rid, m in zip(records["ids"], records["metadatas"])}
-    paths = {rid: str(m.get("path", "")) for rid, m in zip(records["ids"], records["metadatas"])}
+    rows = list(zip(records["ids"], records["metadatas"], strict=True))
+    hashes = {rid: str(meta["content_hash"]) for rid, meta in rows}
+    paths = {rid: str(meta.get("path", "")) for rid, meta in rows}
     return hashes, paths
 
 
@@ -233,18 +234,28 @@ def _embed_into(
             metadatas=[_metadata(chunk, path) for chunk, path in batch],
             embeddings=vectors.tolist(),
         )
+        # Each sentence, and the section's own heading, is a record of its own: the best
+        # single sentence is a strong signal for short, specific questions.
         sentences = [
-            (chunk, i, sentence)
+            (chunk, f"{chunk.id}:s{i}", sentence)
             for chunk, _ in batch
             for i, sentence in enumerate(chunk.sentences)
+        ] + [
+            (chunk, f"{chunk.id}{HEADING_SUFFIX}", chunk.section.split(SECTION_SEPARATOR)[-1])
+            for chunk, _ in batch
+            if chunk.section
         ]
         if sentences:
             sentence_vectors = embedder.embed([s for _, _, s in sentences])
             collection.add(
-                ids=[f"{chunk.id}:s{i}" for chunk, i, _ in sentences],
+                ids=[rid for _, rid, _ in sentences],
                 documents=[s for _, _, s in sentences],
                 metadatas=[
-                    {"granularity": SENTENCE, "chunk_id": chunk.id, "content_hash": chunk.content_hash}
+                    {
+                        "granularity": SENTENCE,
+                        "chunk_id": chunk.id,
+                        "content_hash": chunk.content_hash,
+                    }
                     for chunk, _, _ in sentences
                 ],
                 embeddings=sentence_vectors.tolist(),

@@ -10,10 +10,82 @@ import numpy as np
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
-    """a an and are as at be been but by can could do does for from had has have how i if in
-    into is it its me my of on or our should so than that the their them then there these they
-    this to up us was we were what when where which who whom why will with would you your
-    am any about also just please pls u ur im i'm""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "should",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "up",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "am",
+        "any",
+        "about",
+        "also",
+        "just",
+        "please",
+        "pls",
+        "u",
+        "ur",
+        "im",
+        "i'm",
+    ]
 )
 _SUFFIXES = ("ing", "ed", "es", "s")
 
@@ -28,6 +100,81 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+
+
+# Chat shorthand seen in employees' questions, spelled out before retrieval.
+_SHORTHAND = {
+    "b4": "before",
+    "shud": "should",
+    "shld": "should",
+    "wat": "what",
+    "abt": "about",
+    "pls": "please",
+    "plz": "please",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "cuz": "because",
+    "bc": "because",
+    "msg": "message",
+    "pw": "password",
+    "pwd": "password",
+    "govt": "government",
+    "info": "information",
+    "w/": "with",
+    "w/o": "without",
+    "thru": "through",
+    "tho": "though",
+    "gen": "generative",
+    "genai": "generative AI",
+    "llm": "AI chatbot",
+    "dept": "department",
+    "mgr": "manager",
+    "asap": "quickly",
+    "hkid": "HKID identity card number",
+    "ok": "allowed",
+}
+_TOKEN = re.compile(r"[A-Za-z0-9/']+")
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+class Speller:
+    """Corrects a query word that is one edit away from exactly one word of the corpus.
+
+    Only words the corpus does not contain and of five letters or more are touched, so
+    real words and acronyms pass through unchanged.
+    """
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.vocabulary = {w for text in texts for w in _WORD.findall(text.lower())}
+        self._by_deletion: dict[str, set[str]] = {}
+        for word in self.vocabulary:
+            if len(word) >= 4:
+                for key in _deletions(word) | {word}:
+                    self._by_deletion.setdefault(key, set()).add(word)
+
+    def correct(self, word: str) -> str:
+        lower = word.lower()
+        if len(lower) < 5 or lower in self.vocabulary or not lower.isalpha():
+            return word
+        candidates: set[str] = set(self._by_deletion.get(lower, ()))
+        for key in _deletions(lower):
+            candidates |= self._by_deletion.get(key, set())
+        candidates = {c for c in candidates if abs(len(c) - len(lower)) <= 1}
+        return candidates.pop() if len(candidates) == 1 else word
+
+    def normalise(self, question: str) -> str:
+        """Spell out shorthand and fix one-letter typos; the rest of the text is kept."""
+
+        def replace(match: re.Match[str]) -> str:
+            word = match.group(0)
+            expanded = _SHORTHAND.get(word.lower())
+            return expanded if expanded is not None else self.correct(word)
+
+        return _TOKEN.sub(replace, question)
 
 
 class LexicalIndex:

@@ -13,7 +13,9 @@ from bot.settings import Settings
 
 def add_index_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--index", type=Path, metavar="DIR",
+        "--index",
+        type=Path,
+        metavar="DIR",
         help="index folder (default: POLICYBOT_DATA_DIR/index)",
     )
 
@@ -35,7 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--source", type=Path, action="append", metavar="DIR",
+        "--source",
+        type=Path,
+        action="append",
+        metavar="DIR",
         help="folder of policy files (repeatable; default: the bundled sources)",
     )
     add_index_option(parser)
@@ -55,7 +60,9 @@ class _ProgressBar:
     def __call__(self, stage: str, done: int, total: int) -> None:
         bar = self._bars.get(stage)
         if bar is None:
-            bar = self._tqdm(total=total, desc=stage, file=sys.stderr, disable=not sys.stderr.isatty())
+            bar = self._tqdm(
+                total=total, desc=stage, file=sys.stderr, disable=not sys.stderr.isatty()
+            )
             self._bars[stage] = bar
         bar.n = done  # type: ignore[attr-defined]
         bar.refresh()  # type: ignore[attr-defined]
