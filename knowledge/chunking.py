@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from knowledge.documents import Chunk, Document, Section
 
 MAX_CHUNK_CHARS = 1500
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+# A sentence ends at . ! ? ; : before a capital or digit, but not after a lone letter ("s. 4").
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])(?<!\b[A-Za-z]\.)\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 _MIN_SENTENCE_CHARS = 12
 
 

@@ -89,16 +89,26 @@ def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
 
 
 def _build_document(
-    meta: dict[str, str], relative: str, headings: list[tuple[int, str, str, str | None]]
+    meta: dict[str, str],
+    relative: str,
+    headings: list[tuple[int, str, str, str | None]],
+    *,
+    top_heading_is_title: bool = False,
 ) -> Document:
     """``headings`` holds (level, heading, text, location); level 0 is text before any heading.
 
-    A single top-level heading that opens the document is its title, not a section.
+    With ``top_heading_is_title`` (Markdown, HTML), a single top-level heading that opens the
+    document is its title, not a section; numbered plain-text headings are always sections.
     """
     levels = [level for level, _, _, _ in headings if level > 0]
     title = meta.get("title")
     first = next((h for h in headings if h[0] > 0), None)
-    if first is not None and first[0] == min(levels) and levels.count(first[0]) == 1:
+    if (
+        top_heading_is_title
+        and first is not None
+        and first[0] == min(levels)
+        and levels.count(first[0]) == 1
+    ):
         title = title or first[1]
         position = headings.index(first)
         headings = [*headings[:position], (0, "", first[2], first[3]), *headings[position + 1 :]]
@@ -160,7 +170,7 @@ def _load_markdown(path: Path, relative: str) -> Document:
         else:
             lines.append(line)
     headings.append((level, heading, "\n".join(lines), None))
-    return _build_document(meta, relative, headings)
+    return _build_document(meta, relative, headings, top_heading_is_title=True)
 
 
 def _sections_from_plain_lines(
@@ -316,4 +326,4 @@ def _load_html(path: Path, relative: str) -> Document:
     meta = {k: v for k, v in parser.meta.items() if k in {"version", "effective", "kind"}}
     if parser.title.strip():
         meta["title"] = " ".join(parser.title.split())
-    return _build_document(meta, relative, parser.headings)
+    return _build_document(meta, relative, parser.headings, top_heading_is_title=True)
