@@ -6,6 +6,7 @@ import argparse
 
 from aiohttp import web
 
+from adapters import teams
 from adapters.server import ServerContext, Setup, create_app
 from bot.assistant import Assistant
 from bot.runtime import build_engine
@@ -21,7 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def enabled_adapters(settings: Settings) -> list[Setup]:
     """The platform adapters this process serves; each checks its own settings."""
-    return []
+    adapters: list[Setup] = []
+    # Teams is always on: with no MicrosoftAppId it runs in Emulator mode (auth off, logged).
+    adapters.append(teams.setup)
+    return adapters
 
 
 def build_context(settings: Settings) -> ServerContext:

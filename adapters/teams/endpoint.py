@@ -1,0 +1,122 @@
+"""``POST /api/messages`` on the project's aiohttp server.
+
+Like ``CloudAdapter.process``, but an invoke answered without a body gets an empty body
+(``CloudAdapter`` writes ``null``; Teams expects nothing for ``message/submitAction``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from aiohttp import web
+from botbuilder.core import Bot, InvokeResponse, TurnContext
+from botbuilder.schema import Activity, ActivityTypes
+
+from adapters.server import ServerContext
+from adapters.teams import payloads
+from adapters.teams.admin import register_admin_commands
+from adapters.teams.bot import PolicyTeamsBot
+from adapters.teams.connector import TeamsCloudAdapter, build_adapter, send
+from adapters.teams.dedupe import DedupeMiddleware, DeliveryClaims, InMemoryDeliveryClaims
+from adapters.teams.settings import TeamsSettings
+
+log = logging.getLogger(__name__)
+
+ROUTE = "/api/messages"
+RUNTIME_KEY = "teams"
+
+
+@dataclass
+class TeamsRuntime:
+    """The adapter's live parts, kept in ``ServerContext.extras["teams"]``."""
+
+    settings: TeamsSettings
+    adapter: TeamsCloudAdapter
+    bot: PolicyTeamsBot
+    claims: DeliveryClaims
+
+
+def setup(
+    app: web.Application,
+    context: ServerContext,
+    *,
+    settings: TeamsSettings | None = None,
+    claims: DeliveryClaims | None = None,
+) -> None:
+    """Add ``POST /api/messages``; settings are read from the environment unless given.
+
+    The live parts are kept as :class:`TeamsRuntime` in ``context.extras["teams"]``.
+    """
+    settings = settings or TeamsSettings()
+    if settings.auth_enabled:
+        log.info("teams: Bot Framework authentication on for app id %s", settings.app_id)
+    else:
+        log.warning(
+            "teams: MicrosoftAppId is not set, so /api/messages accepts requests WITHOUT "
+            "authentication (Emulator mode). Set MicrosoftAppId and MicrosoftAppPassword "
+            "from your Azure Bot resource before exposing this server."
+        )
+    adapter = build_adapter(settings)
+    adapter.on_turn_error = on_turn_error
+    claims = claims or InMemoryDeliveryClaims()
+    adapter.use(DedupeMiddleware(claims))
+    bot = PolicyTeamsBot(context.assistant, settings)
+    runtime = TeamsRuntime(settings=settings, adapter=adapter, bot=bot, claims=claims)
+    register_admin_commands(runtime, context)
+    context.extras[RUNTIME_KEY] = runtime
+    app.router.add_post(ROUTE, handler(adapter, bot))
+
+
+def handler(adapter: TeamsCloudAdapter, bot: Bot):
+    async def messages(request: web.Request) -> web.StreamResponse:
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            raise web.HTTPUnsupportedMediaType(text="expected application/json")
+        try:
+            body = await request.json()
+            activity = Activity().deserialize(body)
+        except ValueError:
+            raise web.HTTPBadRequest(text="the body is not an Activity") from None
+        if not activity.type:
+            raise web.HTTPBadRequest(text="the Activity has no type")
+        try:
+            response = await adapter.process_activity(
+                request.headers.get("Authorization", ""), activity, bot.on_turn
+            )
+        except PermissionError:
+            raise web.HTTPUnauthorized() from None
+        return to_response(response)
+
+    return messages
+
+
+def to_response(response: InvokeResponse | None) -> web.Response:
+    if response is None:
+        return web.Response(status=HTTPStatus.CREATED)
+    if response.body is None:
+        return web.Response(status=response.status)
+    return web.json_response(response.body, status=response.status)
+
+
+async def on_turn_error(context: TurnContext, error: Exception) -> None:
+    """Log the failure; tell the person, or fail the invoke so Teams shows its error."""
+    log.error("teams: turn failed for %s activity", context.activity.type, exc_info=error)
+    if context.activity.type == ActivityTypes.invoke:
+        await context.send_activity(
+            Activity(
+                type=ActivityTypes.invoke_response,
+                value=InvokeResponse(status=int(HTTPStatus.INTERNAL_SERVER_ERROR)),
+            )
+        )
+        return
+    if context.activity.type == ActivityTypes.message:
+        try:
+            await send(
+                context,
+                payloads.text_activity(
+                    "Sorry, something went wrong on my side. Please try again in a minute."
+                ),
+            )
+        except Exception as exc:  # the connector itself may be what failed
+            log.error("teams: could not report the failure: %s", exc)

@@ -1,0 +1,359 @@
+"""Teams wire payloads as plain dicts: the one file a move to the Agents SDK has to touch.
+
+Everything here is a pure function of core data (``Reply``, ``Citation``) or of parts of an
+incoming activity, returning JSON-ready dicts in the Bot Framework Activity schema. Nothing
+imports ``botbuilder``: the Microsoft 365 Agents SDK speaks the same Activity protocol, so
+these payloads carry over unchanged.
+
+Limits come from Teams' documentation for AI bot messages ("Enhance AI-generated bot
+messages"): a citation's name at most 80 characters, its abstract at most 160, at most 20
+citations per message.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.models import Action, Citation, Reply
+
+MAX_CITATIONS = 20
+MAX_CITATION_NAME = 80
+MAX_CITATION_ABSTRACT = 160
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+CARD_VERSION = "1.5"
+# Key of the Action.Submit data that names what a button does; Teams merges the card's
+# inputs into the same ``value`` object, so the key must not collide with an input id.
+SUBMIT_KEY = "policybot"
+
+Payload = dict[str, Any]
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Shorten ``text`` to ``limit`` characters, marking a cut with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def citation_claim(citation: Citation, position: int) -> Payload:
+    """One ``Claim`` of the AI entity: the document and section, an abstract, a link if any."""
+    # Section first: a long document title would otherwise push it past the 80 characters.
+    name = f"{citation.section} · {citation.document}" if citation.section else citation.document
+    appearance: Payload = {
+        "@type": "DigitalDocument",
+        "name": truncate(name, MAX_CITATION_NAME),
+        "abstract": truncate(citation.text, MAX_CITATION_ABSTRACT),
+    }
+    if citation.source.startswith(("https://", "http://")):
+        appearance["url"] = citation.source
+    return {"@type": "Claim", "position": position, "appearance": appearance}
+
+
+def cited_positions(text: str) -> set[int]:
+    return {int(n) for n in _MARKER.findall(text)}
+
+
+def ai_message_entity(citations: Sequence[Citation], text: str | None = None) -> Payload:
+    """The root message entity: Teams shows "AI generated" and the numbered citations.
+
+    With ``text``, only the citations its ``[n]`` markers point to are listed (Teams lists
+    every citation under the message, referenced or not); text without markers keeps all.
+    """
+    entity: Payload = {
+        "type": "https://schema.org/Message",
+        "@type": "Message",
+        "@context": "https://schema.org",
+        "@id": "",
+        "additionalType": ["AIGeneratedContent"],
+    }
+    cited = cited_positions(text or "")
+    claims = [
+        citation_claim(c, c.n)
+        for c in citations
+        if 1 <= c.n <= MAX_CITATIONS and (not cited or c.n in cited)
+    ]
+    if claims:
+        entity["citation"] = claims
+    return entity
+
+
+def answer_activity(reply: Reply, *, question: str | None = None) -> Payload:
+    """The message activity for a core reply.
+
+    AI-generated replies carry the AI entity with citations; ``Action.FEEDBACK`` turns on
+    Teams' own thumbs up/down (``channelData.feedbackLoopEnabled``), answered by the
+    ``message/submitAction`` invoke. The other actions become Adaptive Card buttons.
+    """
+    activity: Payload = {"type": "message", "text": reply.text, "textFormat": "markdown"}
+    if reply.notices:
+        activity["text"] = "\n\n".join([reply.text, *reply.notices])
+    if reply.ai_generated:
+        activity["entities"] = [ai_message_entity(reply.citations, reply.text)]
+    if Action.FEEDBACK in reply.actions:
+        activity["channelData"] = {"feedbackLoopEnabled": True}
+    card = actions_card(reply.actions, question=question)
+    if card is not None:
+        activity["attachments"] = [card]
+    return activity
+
+
+def actions_card(actions: Iterable[Action], *, question: str | None = None) -> Payload | None:
+    """Buttons for "Report an AI incident" and "Ask a person", or None if neither applies."""
+    buttons = []
+    if Action.REPORT_INCIDENT in actions:
+        buttons.append(submit_action("Report an AI incident", Action.REPORT_INCIDENT.value))
+    if Action.ASK_PERSON in actions:
+        data = {"question": question} if question else {}
+        buttons.append(submit_action("Ask a person", Action.ASK_PERSON.value, **data))
+    if not buttons:
+        return None
+    return adaptive_card([], actions=buttons)
+
+
+def submit_action(title: str, name: str, **data: Any) -> Payload:
+    return {"type": "Action.Submit", "title": title, "data": {SUBMIT_KEY: name, **data}}
+
+
+def adaptive_card(body: list[Payload], *, actions: list[Payload] | None = None) -> Payload:
+    """An Adaptive Card attachment (schema 1.5, the highest Teams renders everywhere)."""
+    content: Payload = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": CARD_VERSION,
+        "body": body,
+    }
+    if actions:
+        content["actions"] = actions
+    return {"contentType": ADAPTIVE_CARD, "content": content}
+
+
+def typing_activity() -> Payload:
+    return {"type": "typing"}
+
+
+def text_activity(text: str) -> Payload:
+    return {"type": "message", "text": text, "textFormat": "markdown"}
+
+
+def card_activity(card: Payload, *, text: str | None = None) -> Payload:
+    activity: Payload = {"type": "message", "attachments": [card]}
+    if text:
+        activity["text"] = text
+    return activity
+
+
+_AT_TAG = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+
+
+def question_text(text: str | None, bot_mentions: Iterable[str] = ()) -> str:
+    """The question in a message: the bot's own ``<at>`` mentions removed, others kept as names.
+
+    Teams puts ``<at>Bot name</at>`` in the text of a channel or group-chat message that
+    mentions the bot; ``bot_mentions`` are the mention texts whose ``mentioned.id`` is the
+    bot (from the activity's mention entities).
+    """
+    text = text or ""
+    for mention in bot_mentions:
+        if mention:
+            text = text.replace(mention, " ")
+    text = _AT_TAG.sub(lambda m: m.group(1), text)
+    return " ".join(html.unescape(text).split())
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What Teams sends when someone presses thumbs up or down on an answer."""
+
+    helpful: bool
+    comment: str
+    answer_activity_id: str | None
+
+
+def feedback_from_invoke(value: Mapping[str, Any] | None, reply_to_id: str | None) -> Feedback:
+    """Read a ``message/submitAction`` feedback value.
+
+    Teams' default form sends ``actionValue.feedback`` as a JSON string
+    ``{"feedbackText": "..."}``; a custom form may send an object or plain text.
+
+    Raises:
+        ValueError: the invoke is not feedback, or the reaction is neither like nor dislike.
+    """
+    value = value or {}
+    if value.get("actionName") != "feedback":
+        raise ValueError(f"not a feedback action: {value.get('actionName')!r}")
+    action = value.get("actionValue") or {}
+    reaction = action.get("reaction")
+    if reaction not in ("like", "dislike"):
+        raise ValueError(f"unknown feedback reaction: {reaction!r}")
+    raw = action.get("feedback") or ""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raw = {"feedbackText": raw}
+    comment = raw.get("feedbackText", "") if isinstance(raw, Mapping) else str(raw)
+    return Feedback(
+        helpful=reaction == "like", comment=str(comment).strip(), answer_activity_id=reply_to_id
+    )
+
+
+@dataclass(frozen=True)
+class CardSubmit:
+    """An Action.Submit from one of our cards: what was pressed, and the card's inputs."""
+
+    name: str
+    data: dict[str, Any]
+    card_activity_id: str | None
+
+
+def card_submit(value: Mapping[str, Any] | None, reply_to_id: str | None) -> CardSubmit | None:
+    """Read the ``value`` of a message activity sent by Action.Submit; None if not ours."""
+    if not isinstance(value, Mapping) or not isinstance(value.get(SUBMIT_KEY), str):
+        return None
+    data = {k: v for k, v in value.items() if k != SUBMIT_KEY}
+    return CardSubmit(name=value[SUBMIT_KEY], data=data, card_activity_id=reply_to_id)
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a form card; ``choices`` makes it a choice set."""
+
+    id: str
+    label: str
+    required: bool = False
+    multiline: bool = False
+    choices: tuple[tuple[str, str], ...] = ()
+    placeholder: str | None = None
+    max_length: int | None = None
+
+
+def form_card(
+    title: str,
+    fields: Sequence[FormField],
+    *,
+    submit: str,
+    submit_title: str = "Submit",
+    intro: str | None = None,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    extra_data: Mapping[str, Any] | None = None,
+) -> Payload:
+    """A form as an Adaptive Card; server-side ``errors`` appear under their inputs.
+
+    Required inputs are also checked by the Teams client (``isRequired``); the server
+    checks again, since other clients and retries may not.
+    """
+    values = values or {}
+    errors = errors or {}
+    body: list[Payload] = [
+        {"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium"}
+    ]
+    if intro:
+        body.append({"type": "TextBlock", "text": intro, "wrap": True})
+    if errors.get(""):
+        body.append(_error_block(errors[""]))
+    for f in fields:
+        element: Payload = {"id": f.id, "label": f.label, "isRequired": f.required}
+        if f.required:
+            element["errorMessage"] = f"{f.label} is required"
+        if f.choices:
+            element.update(
+                type="Input.ChoiceSet",
+                style="compact",
+                choices=[{"title": t, "value": v} for v, t in f.choices],
+            )
+        else:
+            element.update(type="Input.Text", isMultiline=f.multiline)
+            if f.placeholder:
+                element["placeholder"] = f.placeholder
+            if f.max_length:
+                element["maxLength"] = f.max_length
+        if values.get(f.id):
+            element["value"] = values[f.id]
+        body.append(element)
+        if errors.get(f.id):
+            body.append(_error_block(errors[f.id]))
+    action = submit_action(submit_title, submit, **dict(extra_data or {}))
+    return adaptive_card(body, actions=[action])
+
+
+def _error_block(message: str) -> Payload:
+    return {
+        "type": "TextBlock",
+        "text": message,
+        "color": "Attention",
+        "wrap": True,
+        "spacing": "None",
+    }
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """What a support-channel card shows about a ticket, already in display words."""
+
+    reference: str
+    kind: str
+    status: str
+    summary: str
+    facts: tuple[tuple[str, str], ...] = ()
+    assignee: str | None = None
+    can_claim: bool = False
+    can_resolve: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+
+def ticket_card(ticket: TicketView) -> Payload:
+    """A ticket card for the support channel, with Claim / Resolve while they apply."""
+    status = ticket.status + (f" · {ticket.assignee}" if ticket.assignee else "")
+    body: list[Payload] = [
+        {
+            "type": "TextBlock",
+            "text": f"{ticket.kind}: {ticket.reference}",
+            "weight": "Bolder",
+            "size": "Medium",
+        },
+        {"type": "TextBlock", "text": status, "isSubtle": True, "spacing": "None"},
+        {"type": "TextBlock", "text": ticket.summary, "wrap": True},
+    ]
+    if ticket.facts:
+        body.append(
+            {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in ticket.facts]}
+        )
+    body.extend(
+        {"type": "TextBlock", "text": note, "wrap": True, "isSubtle": True} for note in ticket.notes
+    )
+    actions = []
+    if ticket.can_claim:
+        actions.append(submit_action("Claim", "claim", ticket=ticket.reference))
+    if ticket.can_resolve:
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": "resolution",
+                "label": "Resolution note",
+                "isMultiline": True,
+                "maxLength": 4000,
+            }
+        )
+        actions.append(submit_action("Resolve", "resolve", ticket=ticket.reference))
+    return adaptive_card(body, actions=actions)
+
+
+def ingest_report_text(report: Mapping[str, Any]) -> str:
+    """An ingest report (``IngestReport.as_json()``) as a chat message."""
+    chunks = report.get("chunks", {})
+    lines = [
+        f"Re-ingestion finished in {report.get('seconds', 0)} s: {report.get('documents', 0)} "
+        f"documents; chunks added {chunks.get('added', 0)}, updated {chunks.get('updated', 0)}, "
+        f"removed {chunks.get('removed', 0)}, unchanged {chunks.get('unchanged', 0)}."
+    ]
+    failed = report.get("failed") or []
+    if failed:
+        lines.append(f"{len(failed)} file(s) failed and kept their previous version:")
+        lines.extend(f"- {f['path']}: {f['error']}" for f in failed)
+    return "\n\n".join(lines)

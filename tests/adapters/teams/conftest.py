@@ -1,0 +1,84 @@
+"""The Emulator pattern: the real aiohttp server and CloudAdapter, no app id, on loopback.
+
+Activities from ``tests/fixtures/teams`` are posted to ``/api/messages`` with their
+``serviceUrl`` pointing at :class:`FakeConnector`, which records what the bot sends back.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters import teams
+from adapters.server import ServerContext, create_app
+from adapters.teams.endpoint import TeamsRuntime
+from adapters.teams.settings import TeamsSettings
+from bot.assistant import Assistant
+from bot.runtime import Engine
+from tests.adapters.teams.fake_connector import FakeConnector
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "teams"
+BOT_ID = "28:0c5e2f1a-9b8d-4e7f-a6c5-3d2b1a0f9e8d"
+ADMIN_AAD_ID = "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b"
+_ids = itertools.count(1)
+
+
+def activity(fixture: str, /, **overrides: Any) -> dict[str, Any]:
+    """A fixture activity with a fresh id (unless given) and the given top-level fields."""
+    data = copy.deepcopy(json.loads((FIXTURES / f"{fixture}.json").read_text()))
+    data["id"] = f"{data['id']}-{next(_ids)}"
+    data.update(overrides)
+    return data
+
+
+@dataclass
+class TeamsHarness:
+    client: TestClient
+    connector: FakeConnector
+    context: ServerContext
+
+    @property
+    def runtime(self) -> TeamsRuntime:
+        return self.context.extras["teams"]
+
+    async def post(
+        self, data: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        data = {**data, "serviceUrl": self.connector.url}
+        response = await self.client.post("/api/messages", json=data, headers=headers)
+        return response.status, await response.read()
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[FakeConnector]:
+    fake = FakeConnector()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+async def start_harness(
+    engine: Engine, connector: FakeConnector, settings: TeamsSettings
+) -> TeamsHarness:
+    context = ServerContext(settings=engine.settings, engine=engine, assistant=Assistant(engine))
+    app = create_app(context, [partial(teams.setup, settings=settings)])
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    return TeamsHarness(client=client, connector=connector, context=context)
+
+
+@pytest.fixture
+async def harness(engine: Engine, connector: FakeConnector) -> AsyncIterator[TeamsHarness]:
+    settings = TeamsSettings(_env_file=None, app_id=None, admins=frozenset({ADMIN_AAD_ID}))
+    started = await start_harness(engine, connector, settings)
+    yield started
+    await started.client.close()
