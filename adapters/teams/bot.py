@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 PLATFORM = "teams"
 # Teams clears a typing indicator after a few seconds; repeat it while an answer is built.
+# The first one waits a moment: most answers are ready sooner, and need none.
+TYPING_DELAY_SECONDS = 0.5
 TYPING_INTERVAL_SECONDS = 3.0
 HELP_TEXT = (
     "Ask me about our generative-AI policy or the PCPD's guidance, for example "
@@ -65,10 +67,12 @@ class PolicyTeamsBot(TeamsActivityHandler):
         assistant: Assistant,
         settings: TeamsSettings,
         *,
+        typing_delay: float = TYPING_DELAY_SECONDS,
         typing_interval: float = TYPING_INTERVAL_SECONDS,
     ) -> None:
         self.assistant = assistant
         self.settings = settings
+        self.typing_delay = typing_delay
         self.typing_interval = typing_interval
         self.admin_commands: dict[str, AdminCommand] = {}
 
@@ -108,6 +112,8 @@ class PolicyTeamsBot(TeamsActivityHandler):
         done = asyncio.Event()
 
         async def keep_typing() -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.typing_delay)
             while not done.is_set():
                 try:
                     await send(turn_context, payloads.typing_activity())

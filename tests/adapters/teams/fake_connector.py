@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ class Call:
     conversation_id: str
     activity_id: str | None
     body: dict[str, Any]
+    received_at: float = field(default_factory=time.perf_counter, compare=False)
 
     @property
     def type(self) -> str | None:

@@ -14,6 +14,7 @@ from tests.adapters.teams.conftest import TeamsHarness, activity, start_harness
 
 async def test_personal_question_gets_typing_then_a_cited_ai_answer(harness: TeamsHarness):
     question = activity("personal_message")
+    harness.runtime.bot.typing_delay = 0  # answers here are quicker than the default delay
 
     status, body = await harness.post(question)
 
@@ -66,6 +67,12 @@ async def test_channel_mention_is_stripped_before_the_question_is_read(harness: 
     assert ask_person["data"]["question"] == (
         "Are we allowed to put client names into a public chatbot like ChatGPT?"
     )
+
+
+async def test_a_quick_answer_needs_no_typing_indicator(harness: TeamsHarness):
+    await harness.post(activity("personal_message"))
+
+    assert [c.type for c in harness.connector.calls] == ["message"]
 
 
 async def test_a_bare_mention_gets_help_not_an_answer(harness: TeamsHarness):
