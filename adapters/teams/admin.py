@@ -66,5 +66,19 @@ class Reingest:
             await asyncio.gather(self.task, return_exceptions=True)
 
 
+async def set_support_channel(runtime: TeamsRuntime, turn_context: TurnContext) -> None:
+    """``admin support-channel``, sent in a channel: ticket cards will be posted there."""
+    activity = turn_context.activity
+    if activity.conversation.conversation_type != "channel":
+        text = "Send `admin support-channel` in the Teams channel where tickets should go."
+    else:
+        runtime.support.set_from(activity)
+        text = "Done: incidents, escalations and negative feedback will be posted here."
+    await send(turn_context, payloads.text_activity(text))
+
+
 def register_admin_commands(runtime: TeamsRuntime, context: ServerContext) -> None:
     runtime.bot.admin_commands["reingest"] = Reingest(runtime, context)
+    runtime.bot.admin_commands["support-channel"] = lambda turn_context, argument: (
+        set_support_channel(runtime, turn_context)
+    )

@@ -20,6 +20,7 @@ from botbuilder.schema import Activity, ChannelAccount
 from adapters.teams import payloads
 from adapters.teams.connector import send
 from adapters.teams.settings import TeamsSettings
+from adapters.teams.support import SupportChannel
 from bot.assistant import Assistant
 from bot.models import Message
 
@@ -66,15 +67,21 @@ class PolicyTeamsBot(TeamsActivityHandler):
         self,
         assistant: Assistant,
         settings: TeamsSettings,
+        support: SupportChannel,
         *,
         typing_delay: float = TYPING_DELAY_SECONDS,
         typing_interval: float = TYPING_INTERVAL_SECONDS,
     ) -> None:
         self.assistant = assistant
         self.settings = settings
+        self.support = support
         self.typing_delay = typing_delay
         self.typing_interval = typing_interval
         self.admin_commands: dict[str, AdminCommand] = {}
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        self.support.learn(turn_context.activity)
+        await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity

@@ -21,6 +21,7 @@ from adapters.teams.bot import PolicyTeamsBot
 from adapters.teams.connector import TeamsCloudAdapter, build_adapter, send
 from adapters.teams.dedupe import DedupeMiddleware, DeliveryClaims, InMemoryDeliveryClaims
 from adapters.teams.settings import TeamsSettings
+from adapters.teams.support import SupportChannel
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class TeamsRuntime:
     adapter: TeamsCloudAdapter
     bot: PolicyTeamsBot
     claims: DeliveryClaims
+    support: SupportChannel
 
 
 def setup(
@@ -62,8 +64,11 @@ def setup(
     adapter.on_turn_error = on_turn_error
     claims = claims or InMemoryDeliveryClaims()
     adapter.use(DedupeMiddleware(claims))
-    bot = PolicyTeamsBot(context.assistant, settings)
-    runtime = TeamsRuntime(settings=settings, adapter=adapter, bot=bot, claims=claims)
+    support = SupportChannel(settings, context.settings.data_dir)
+    bot = PolicyTeamsBot(context.assistant, settings, support)
+    runtime = TeamsRuntime(
+        settings=settings, adapter=adapter, bot=bot, claims=claims, support=support
+    )
     register_admin_commands(runtime, context)
     context.extras[RUNTIME_KEY] = runtime
     app.router.add_post(ROUTE, handler(adapter, bot))

@@ -67,9 +67,11 @@ async def connector() -> AsyncIterator[FakeConnector]:
 
 
 async def start_harness(
-    engine: Engine, connector: FakeConnector, settings: TeamsSettings
+    engine: Engine, connector: FakeConnector, settings: TeamsSettings, data_dir: Path
 ) -> TeamsHarness:
-    context = ServerContext(settings=engine.settings, engine=engine, assistant=Assistant(engine))
+    """The server on loopback; ``data_dir`` keeps what the adapter learns (support channel)."""
+    core = engine.settings.model_copy(update={"data_dir": data_dir})
+    context = ServerContext(settings=core, engine=engine, assistant=Assistant(engine))
     app = create_app(context, [partial(teams.setup, settings=settings)])
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
@@ -77,8 +79,10 @@ async def start_harness(
 
 
 @pytest.fixture
-async def harness(engine: Engine, connector: FakeConnector) -> AsyncIterator[TeamsHarness]:
+async def harness(
+    engine: Engine, connector: FakeConnector, tmp_path: Path
+) -> AsyncIterator[TeamsHarness]:
     settings = TeamsSettings(_env_file=None, app_id=None, admins=frozenset({ADMIN_AAD_ID}))
-    started = await start_harness(engine, connector, settings)
+    started = await start_harness(engine, connector, settings, tmp_path)
     yield started
     await started.client.close()

@@ -125,11 +125,11 @@ async def test_connector_throttling_and_errors_are_retried(harness: TeamsHarness
     assert len(harness.connector.sent("message")) == 1
 
 
-async def test_with_an_app_id_a_request_without_a_token_is_refused(engine, connector):
+async def test_with_an_app_id_a_request_without_a_token_is_refused(engine, connector, tmp_path):
     settings = TeamsSettings(
         _env_file=None, app_id="0c5e2f1a-9b8d-4e7f-a6c5-3d2b1a0f9e8d", app_password="secret"
     )
-    secured = await start_harness(engine, connector, settings)
+    secured = await start_harness(engine, connector, settings, tmp_path)
     try:
         status, _ = await secured.post(activity("personal_message"))
         invoke_status, _ = await secured.post(activity("feedback_invoke"))

@@ -45,7 +45,7 @@ async def test_admin_reingest_posts_the_report_when_done(connector, tmp_path: Pa
     sources.mkdir()
     (sources / "policy.md").write_text("# Tiny policy\n\n## Tools\n\nOnly approved tools.\n")
     settings = TeamsSettings(_env_file=None, app_id=None, admins=frozenset({ADMIN_AAD_ID}))
-    admin = await start_harness(make_engine(sources=[sources]), connector, settings)
+    admin = await start_harness(make_engine(sources=[sources]), connector, settings, tmp_path)
     try:
         status, _ = await admin.post(activity("personal_message", text="admin reingest"))
         calls = await connector.wait_for(lambda calls: len(calls) >= 2)
