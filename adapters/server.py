@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.metrics import PROMETHEUS_TEXT, Metrics, observe_questions
 from bot.assistant import Assistant
 from bot.runtime import Engine
 from bot.settings import Settings
@@ -32,6 +33,7 @@ class ServerContext:
     engine: Engine
     assistant: Assistant
     extras: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 Setup = Callable[[web.Application, ServerContext], None]
@@ -61,10 +63,19 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+async def metrics(request: web.Request) -> web.Response:
+    body = await request.app[CONTEXT_KEY].metrics.render()
+    return web.Response(body=body.encode(), headers={"Content-Type": PROMETHEUS_TEXT})
+
+
 def create_app(context: ServerContext, adapters: list[Setup] | None = None) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[CONTEXT_KEY] = context
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    # Every adapter's questions are counted here; adapters may add observers in setup.
+    observers = context.extras.setdefault("question_observers", [])
+    context.assistant = observe_questions(context.assistant, context.metrics, observers)
     for setup in adapters or []:
         setup(app, context)
     return app

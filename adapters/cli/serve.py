@@ -7,7 +7,9 @@ import argparse
 from aiohttp import web
 
 from adapters import teams
+from adapters.logs import AccessLogger, configure_server_logging
 from adapters.server import ServerContext, Setup, create_app
+from adapters.web import setup as web_console
 from bot.assistant import Assistant
 from bot.runtime import build_engine
 from bot.settings import Settings
@@ -25,17 +27,22 @@ def enabled_adapters(settings: Settings) -> list[Setup]:
     adapters: list[Setup] = []
     # Teams is always on: with no MicrosoftAppId it runs in Emulator mode (auth off, logged).
     adapters.append(teams.setup)
+    adapters.append(web_console)
     return adapters
 
 
 def build_context(settings: Settings) -> ServerContext:
     engine = build_engine(settings)
-    engine.ensure_ingested()
-    return ServerContext(settings=settings, engine=engine, assistant=Assistant(engine))
+    report = engine.ensure_ingested()
+    context = ServerContext(settings=settings, engine=engine, assistant=Assistant(engine))
+    if report is not None:
+        context.metrics.observe_ingest(failed_files=len(report.failed))
+    return context
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
+    configure_server_logging(settings.log_level)
     context = build_context(settings)
     app = create_app(context, enabled_adapters(settings))
-    web.run_app(app, host=args.host, port=args.port, print=None)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log_class=AccessLogger)
     return 0

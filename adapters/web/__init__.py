@@ -1,0 +1,95 @@
+"""The web console: chat, support queue and admin pages, served by ``policybot serve``.
+
+``setup(app, context)`` mounts the console as a sub-application under ``/console`` (so its
+middleware, cookies and CSRF checks never touch the Slack and Teams endpoints) and sends
+``/`` there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from aiohttp import web
+
+from adapters.server import ServerContext
+from adapters.web import admin, chat, schema, signin
+from adapters.web.accounts import AccountStore
+from adapters.web.activity import ActivityLog
+from adapters.web.console import CONSOLE_KEY, PREFIX, Console
+from adapters.web.ingestion import IngestJobs
+from adapters.web.render import make_environment
+from adapters.web.security import MIDDLEWARES
+from adapters.web.settings import WebSettings
+from bot.models import Message, Reply
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def database(context: ServerContext) -> sa.Engine:
+    """The console's database: the store's engine when there is one, else its own."""
+    engine = context.extras.get("database")
+    if engine is None:
+        settings = context.settings
+        engine = schema.connect(settings.resolved_database_url, data_dir=settings.data_dir)
+        context.extras["database"] = engine
+    return engine
+
+
+def build_console(context: ServerContext, settings: WebSettings | None = None) -> Console:
+    engine = database(context)
+    accounts = AccountStore(engine)
+    activity = ActivityLog(engine)
+    return Console(
+        context=context,
+        settings=settings or WebSettings(),
+        accounts=accounts,
+        activity=activity,
+        jobs=IngestJobs(context.engine, activity, context.metrics),
+        templates=make_environment(),
+        csrf_secret=accounts.secret("csrf"),
+    )
+
+
+def setup(
+    app: web.Application, context: ServerContext, *, settings: WebSettings | None = None
+) -> None:
+    console = build_console(context, settings)
+    sub = web.Application(middlewares=MIDDLEWARES)
+    sub[CONSOLE_KEY] = console
+    context.extras["web_console"] = console
+    chat.add_routes(sub)
+    signin.add_routes(sub)
+    admin.add_routes(sub)
+    sub.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
+    app.add_subapp(PREFIX, sub)
+
+    async def home(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"{PREFIX}/")
+
+    app.router.add_get("/", home)
+
+    async def record_question(message: Message, reply: Reply, seconds: float) -> None:
+        if reply.status is not None:
+            await asyncio.to_thread(
+                console.activity.record_question,
+                platform=message.platform,
+                status=reply.status.value,
+            )
+
+    context.extras.setdefault("question_observers", []).append(record_question)
+
+    async def database_reachable() -> None:
+        def probe() -> None:
+            with console.accounts.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+
+        await asyncio.to_thread(probe)
+
+    context.extras.setdefault("health_checks", {}).setdefault("database", database_reachable)
+
+    async def wait_for_ingest(_: web.Application) -> None:
+        await console.jobs.wait()
+
+    app.on_cleanup.append(wait_for_ingest)

@@ -1,0 +1,114 @@
+"""What the admin page charts and lists: questions per day and the ingest runs.
+
+A question is recorded as (time, platform, status) only, never its text. Ingest runs keep
+who started them, when, and the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from adapters.web import schema
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    questions: int
+    not_found: int
+
+    @property
+    def not_found_rate(self) -> float:
+        return self.not_found / self.questions if self.questions else 0.0
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    trigger: str
+    actor: str | None
+    report: dict[str, Any] | None
+    error: str | None
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class ActivityLog:
+    """Question counts and ingest runs in the console's tables."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def record_question(self, *, platform: str, status: str, at: datetime | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                schema.question_events.insert().values(
+                    at=at or datetime.now(UTC), platform=platform[:16], status=status[:16]
+                )
+            )
+
+    def questions_per_day(self, *, days: int, today: date | None = None) -> list[DayCount]:
+        """One entry per day of the last ``days`` days (UTC), oldest first, zeros included."""
+        today = today or datetime.now(UTC).date()
+        first = today - timedelta(days=days - 1)
+        start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+        events = schema.question_events
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(events.c.at, events.c.status).where(events.c.at >= start)
+            ).all()
+        counts = {first + timedelta(days=n): [0, 0] for n in range(days)}
+        for row in rows:
+            day = _aware(row.at).date()  # type: ignore[union-attr]
+            if day in counts:
+                counts[day][0] += 1
+                counts[day][1] += row.status == "not_found"
+        return [DayCount(day, total, missing) for day, (total, missing) in counts.items()]
+
+    def start_ingest(self, *, trigger: str, actor: str | None) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                schema.ingest_runs.insert().values(
+                    started_at=datetime.now(UTC), trigger=trigger, actor=actor
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def finish_ingest(
+        self, run_id: int, *, report: dict[str, Any] | None, error: str | None = None
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                schema.ingest_runs.update()
+                .where(schema.ingest_runs.c.id == run_id)
+                .values(finished_at=datetime.now(UTC), report=report, error=error)
+            )
+
+    def ingest_runs(self, *, limit: int = 10) -> list[IngestRun]:
+        runs = schema.ingest_runs
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(limit)
+            ).all()
+        return [
+            IngestRun(
+                id=row.id,
+                started_at=_aware(row.started_at),  # type: ignore[arg-type]
+                finished_at=_aware(row.finished_at),
+                trigger=row.trigger,
+                actor=row.actor,
+                report=row.report,
+                error=row.error,
+            )
+            for row in rows
+        ]

@@ -1,0 +1,174 @@
+"""Admin pages: documents in the index, upload and re-ingest with live progress, the chart.
+
+The access middleware has already checked the admin role for every route here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+from adapters.web.chart import DayPoint, daily_chart_svg
+from adapters.web.console import Console, console_of, current_user
+from adapters.web.documents import list_documents
+from adapters.web.ingestion import IngestBusy, StagedUpload, UploadError, upload_target
+from adapters.web.render import render
+from adapters.web.security import wants_fragment
+
+log = logging.getLogger(__name__)
+CHART_DAYS = 30
+
+
+def upload_folder(console: Console) -> Path:
+    return console.settings.upload_dir or console.context.settings.sources[0]
+
+
+async def admin_page(
+    request: web.Request, *, error: str | None = None, status: int = 200
+) -> web.Response:
+    console = console_of(request)
+    engine = console.context.engine
+    documents = await asyncio.to_thread(list_documents, engine.settings.sources, engine.index)
+    runs = await asyncio.to_thread(console.activity.ingest_runs, limit=5)
+    days = await chart_points(console)
+    gaps = await _knowledge_gaps(console)
+    return await render(
+        request,
+        "admin.html",
+        status=status,
+        title="Admin",
+        documents=documents,
+        runs=runs,
+        job=console.jobs.current,
+        upload_folder=upload_folder(console),
+        error=error,
+        totals={
+            "questions": sum(d.questions for d in days),
+            "not_found": sum(d.not_found for d in days),
+            "helpful": sum(d.helpful for d in days),
+            "unhelpful": sum(d.unhelpful for d in days),
+        },
+        days=days,
+        gaps=gaps,
+        max_mb=console.settings.upload_max_mb,
+    )
+
+
+async def chart_points(console: Console) -> list[DayPoint]:
+    counts = await asyncio.to_thread(console.activity.questions_per_day, days=CHART_DAYS)
+    feedback = await _feedback_per_day(console)
+    return [
+        DayPoint(
+            day=c.day,
+            questions=c.questions,
+            not_found=c.not_found,
+            helpful=feedback.get(c.day, (0, 0))[0],
+            unhelpful=feedback.get(c.day, (0, 0))[1],
+        )
+        for c in counts
+    ]
+
+
+async def _feedback_per_day(console: Console) -> dict:
+    if console.handoff is None:
+        return {}
+    return await console.handoff.feedback_per_day(days=CHART_DAYS)
+
+
+async def _knowledge_gaps(console: Console) -> list:
+    if console.handoff is None:
+        return []
+    return await console.handoff.knowledge_gaps()
+
+
+async def chart_svg(request: web.Request) -> web.Response:
+    points = await chart_points(console_of(request))
+    return web.Response(text=daily_chart_svg(points), content_type="image/svg+xml")
+
+
+async def reingest(request: web.Request) -> web.Response:
+    console = console_of(request)
+    user = current_user(request)
+    try:
+        job = await console.jobs.start(trigger="reingest", actor=user.name)
+    except IngestBusy as busy:
+        job = busy.job
+    return _to_job(request, job.id)
+
+
+async def upload(request: web.Request) -> web.Response:
+    console = console_of(request)
+    user = current_user(request)
+    limit = int(console.settings.upload_max_mb * 1024 * 1024)
+    if console.jobs.running is not None:
+        return await admin_page(
+            request,
+            error="An ingest is running; upload again when it has finished.",
+            status=409,
+        )
+    staged: StagedUpload | None = None
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if getattr(part, "name", None) != "file" or not getattr(part, "filename", None):
+                continue
+            staged = StagedUpload(upload_target(upload_folder(console), part.filename))
+            while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
+                staged.write(chunk, limit=limit)
+            break
+        if staged is None:
+            raise UploadError("choose a policy file to upload")
+        await asyncio.to_thread(staged.check)
+        job = await console.jobs.start(trigger="upload", actor=user.name, before=staged.commit)
+    except (UploadError, IngestBusy) as exc:
+        if staged is not None:
+            staged.discard()
+        return await admin_page(request, error=str(exc), status=400)
+    log.info("policy file uploaded", extra={"bytes": staged.size, "run": job.id})
+    return _to_job(request, job.id)
+
+
+def _to_job(request: web.Request, job_id: int) -> web.Response:
+    location = f"{request.app.router['ingest_job'].url_for(job_id=str(job_id))}"
+    if wants_fragment(request):
+        return web.json_response({"job": job_id, "url": location})
+    raise web.HTTPSeeOther(location)
+
+
+async def ingest_job(request: web.Request) -> web.Response:
+    console = console_of(request)
+    job_id = int(request.match_info["job_id"])
+    job = console.jobs.jobs.get(job_id)
+    if request.query.get("format") == "json":
+        if job is not None:
+            return web.json_response(job.as_json())
+        run = next(
+            (
+                r
+                for r in await asyncio.to_thread(console.activity.ingest_runs, limit=50)
+                if r.id == job_id
+            ),
+            None,
+        )
+        if run is None:
+            raise web.HTTPNotFound()
+        state = "failed" if run.error else "done" if run.finished_at else "running"
+        return web.json_response(
+            {"id": run.id, "state": state, "report": run.report, "error": run.error}
+        )
+    if job is None:
+        raise web.HTTPSeeOther(str(request.app.router["admin"].url_for()))
+    if request.query.get("format") == "fragment":
+        return await render(request, "_job.html", job=job)
+    return await render(request, "ingest_job.html", title="Ingest", job=job)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/admin", admin_page, name="admin")
+    app.router.add_get("/admin/chart.svg", chart_svg)
+    app.router.add_post("/admin/ingest", reingest)
+    app.router.add_post("/admin/upload", upload)
+    app.router.add_get("/admin/ingest/{job_id:\\d+}", ingest_job, name="ingest_job")

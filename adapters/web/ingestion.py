@@ -1,0 +1,192 @@
+"""Ingestion from the admin page: save an uploaded policy file, run ingest, follow progress.
+
+One ingest at a time per process: asking for another while one runs returns the running
+one. Progress lives in memory (the page polls the process that runs the job); the finished
+report is kept in the database with who started the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adapters.metrics import Metrics
+from adapters.web.activity import ActivityLog
+from bot.errors import DocumentError, PolicyBotError
+from bot.runtime import Engine
+from knowledge.loaders import SUPPORTED_SUFFIXES, load_document
+
+log = logging.getLogger(__name__)
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,119}$")
+
+
+class UploadError(PolicyBotError):
+    """An uploaded file was refused; the message tells the admin why."""
+
+
+class IngestBusy(PolicyBotError):
+    """An ingest is already running in this process; ``job`` is the running one."""
+
+    def __init__(self, job: IngestJob) -> None:
+        super().__init__(f"ingest run {job.id} is still running; wait for it to finish")
+        self.job = job
+
+
+@dataclass
+class IngestJob:
+    """A running or finished ingest as the admin page shows it."""
+
+    id: int
+    trigger: str
+    actor: str | None
+    state: str = "running"
+    stage: str = "starting"
+    done: int = 0
+    total: int = 0
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        self.stage, self.done, self.total = stage, done, total
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state,
+            "stage": self.stage,
+            "done": self.done,
+            "total": self.total,
+            "report": self.report,
+            "error": self.error,
+            "seconds": round(time.monotonic() - self.started, 1),
+        }
+
+
+class IngestJobs:
+    """Starts ingest runs off the event loop and remembers them for the progress page."""
+
+    def __init__(self, engine: Engine, activity: ActivityLog, metrics: Metrics) -> None:
+        self.engine = engine
+        self.activity = activity
+        self.metrics = metrics
+        self.jobs: dict[int, IngestJob] = {}
+        self.current: IngestJob | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+
+    @property
+    def running(self) -> IngestJob | None:
+        job = self.current
+        return job if job is not None and job.state == "running" else None
+
+    async def start(
+        self, *, trigger: str, actor: str | None, before: Callable[[], None] | None = None
+    ) -> IngestJob:
+        """Start a run (after ``before``, e.g. moving an upload in place).
+
+        Raises:
+            IngestBusy: a run is already going; ``before`` was not called.
+        """
+        async with self._lock:
+            if self.running is not None:
+                raise IngestBusy(self.running)
+            run_id = await asyncio.to_thread(
+                self.activity.start_ingest, trigger=trigger, actor=actor
+            )
+            job = IngestJob(id=run_id, trigger=trigger, actor=actor)
+            self.jobs[run_id] = job
+            self.current = job
+        task = asyncio.create_task(self._run(job, before))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job
+
+    async def _run(self, job: IngestJob, before: Callable[[], None] | None) -> None:
+        def work() -> dict[str, Any]:
+            if before is not None:
+                before()
+            return self.engine.ingest(progress=job.progress).as_json()
+
+        try:
+            job.report = await asyncio.to_thread(work)
+        except Exception as exc:  # the admin sees the reason; the previous index keeps answering
+            job.state, job.error = "failed", str(exc) or exc.__class__.__name__
+            log.exception("ingest run %s failed", job.id)
+            self.metrics.observe_ingest(failed_files=0, error=True)
+        else:
+            job.state = "done"
+            self.metrics.observe_ingest(failed_files=len(job.report["failed"]))
+            log.info(
+                "ingest run %s done",
+                job.id,
+                extra={"chunks": job.report["chunks"], "failed": len(job.report["failed"])},
+            )
+        await asyncio.to_thread(
+            self.activity.finish_ingest, job.id, report=job.report, error=job.error
+        )
+
+    async def wait(self) -> None:
+        """Wait for running jobs (tests, shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def upload_target(folder: Path, filename: str) -> Path:
+    """Where an uploaded file goes; refuses names that could leave the folder or hide."""
+    name = Path(filename.replace("\\", "/")).name
+    if not _SAFE_NAME.match(name) or name.startswith("."):
+        raise UploadError(
+            "use a file name of letters, digits, spaces, '.', '_', '-' or '()', up to 120 "
+            "characters"
+        )
+    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise UploadError(f"{name}: unsupported file type; upload one of {allowed}")
+    return folder / name
+
+
+class StagedUpload:
+    """An uploaded file written to a hidden folder beside its target, checked, then moved.
+
+    Hidden folders are skipped by ingestion, so a half-written or unreadable upload never
+    reaches the index; :meth:`commit` replaces the target atomically.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._dir = Path(tempfile.mkdtemp(prefix=".upload-", dir=target.parent))
+        self.path = self._dir / target.name
+        self.size = 0
+
+    def write(self, data: bytes, *, limit: int) -> None:
+        self.size += len(data)
+        if self.size > limit:
+            raise UploadError(f"the file is larger than {limit // (1024 * 1024)} MB")
+        with self.path.open("ab") as handle:
+            handle.write(data)
+
+    def check(self) -> str:
+        """Load the staged file as ingestion will; returns its title or raises UploadError."""
+        try:
+            return load_document(self.path, self._dir).title
+        except DocumentError as exc:
+            raise UploadError(f"{self.target.name}: {exc}") from exc
+
+    def commit(self) -> None:
+        os.replace(self.path, self.target)
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)

@@ -1,0 +1,77 @@
+"""HTML rendering: the Jinja2 environment and the reply renderer of the web platform.
+
+This is the web's counterpart of the Slack blocks and the Teams activity: one
+:class:`bot.models.Reply` becomes an answer card whose ``[n]`` markers link to citations
+that expand to the cited passage.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from markupsafe import Markup, escape
+
+from adapters.web.accounts import Role
+from adapters.web.console import PREFIX, console_of, user_of, visit_of
+
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+
+
+def answer_html(text: str, numbers: list[int], turn: str) -> Markup:
+    """The answer text, escaped, with each ``[n]`` that has a citation linked to it."""
+    known = set(numbers)
+
+    def link(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if n not in known:
+            return match.group(0)
+        return (
+            f'<a class="marker" href="#{turn}-c{n}" data-cite="{turn}-c{n}" '
+            f'aria-label="citation {n}">[{n}]</a>'
+        )
+
+    return Markup(_MARKER.sub(link, str(escape(text))))
+
+
+def paragraphs(text: str) -> Markup:
+    parts = [part.strip() for part in re.split(r"\n\s*\n", text) if part.strip()]
+    return Markup("".join(f"<p>{escape(part)}</p>" for part in parts))
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def make_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("adapters.web", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(prefix=PREFIX, Role=Role)
+    env.filters.update(answer_html=answer_html, paragraphs=paragraphs, when=when)
+    return env
+
+
+async def render(
+    request: web.Request, name: str, *, status: int = 200, **context: Any
+) -> web.Response:
+    console = console_of(request)
+    user = user_of(request)
+    context.setdefault("title", None)
+    html = console.templates.get_template(name).render(
+        user=user,
+        csrf_token=visit_of(request).csrf_token,
+        chat_open=not console.settings.chat_requires_sign_in,
+        can_support=bool(user and user.role.allows(Role.SUPPORT)),
+        can_admin=bool(user and user.role.allows(Role.ADMIN)),
+        path=request.path,
+        **context,
+    )
+    return web.Response(text=html, status=status, content_type="text/html")
