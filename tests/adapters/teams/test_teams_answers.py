@@ -151,3 +151,18 @@ async def test_a_body_that_is_not_an_activity_is_rejected(harness: TeamsHarness)
 
 def test_serve_enables_teams_whatever_the_settings(engine):
     assert teams.setup in enabled_adapters(engine.settings)
+
+
+async def test_a_failing_turn_is_reported_to_the_person(harness: TeamsHarness):
+    class BrokenAssistant:
+        async def handle(self, message):
+            raise RuntimeError("index unavailable")
+
+    harness.runtime.bot.assistant = BrokenAssistant()
+
+    status, _ = await harness.post(activity("personal_message"))
+
+    assert status == 201
+    [reply] = harness.connector.sent()
+    assert reply.text.startswith("Sorry, something went wrong")
+    assert "index unavailable" not in reply.text
