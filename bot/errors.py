@@ -23,3 +23,35 @@ class DocumentError(PolicyBotError):
 
 class ComposerError(PolicyBotError):
     """A generated answer was rejected (e.g. it cited a passage it was not given)."""
+
+
+class StoreError(PolicyBotError):
+    """The hand-off store cannot be opened or migrated; the message names the database."""
+
+
+class HandoffError(PolicyBotError):
+    """A support-queue operation was refused; the message says why and what to do."""
+
+
+class TicketNotFound(HandoffError):
+    """No ticket has the given reference."""
+
+
+class ClaimConflict(HandoffError):
+    """Someone else claimed the ticket first; ``assignee`` names them."""
+
+    def __init__(self, message: str, *, assignee: str | None) -> None:
+        super().__init__(message)
+        self.assignee = assignee
+
+
+class InvalidTransition(HandoffError):
+    """The ticket's state does not allow the action (e.g. claiming a resolved ticket)."""
+
+
+class InvalidInput(HandoffError):
+    """One or more fields are empty, too long or not allowed; ``errors`` maps field to reason."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
+        self.errors = dict(errors)

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_timeout_seconds: float = Field(default=20.0, gt=0)
     log_level: str = "INFO"
+    incident_ack_hours: float = Field(
+        default=4.0, gt=0, description="Support must claim an incident within this many hours."
+    )
+    ticket_field_max_chars: int = Field(
+        default=4000, ge=100, le=100_000, description="Cap on each free-text field of a ticket."
+    )
+    conversation_timeout_minutes: int = Field(
+        default=60, ge=1, description="An unfinished incident report is forgotten after this."
+    )
 
     @field_validator("sources", mode="before")
     @classmethod

@@ -1,0 +1,182 @@
+"""The hand-off store: one SQLAlchemy engine over SQLite (default) or PostgreSQL.
+
+``open_store(settings)`` connects to ``settings.resolved_database_url`` and applies any
+pending migration, so a fresh data directory or a new release needs no manual step.
+Everything that must hold across server processes lives here as a database constraint:
+delivery dedupe (a primary key), idempotent submissions (a unique key), claims (a
+conditional UPDATE), reference numbers (an atomic counter upsert).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.errors import StoreError
+from bot.settings import Settings
+from bot.store import migrate
+from bot.store.schema import (
+    AnswerRow,
+    ConversationRow,
+    OutboxRow,
+    ProcessedEventRow,
+    ReferenceCounterRow,
+)
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def connect(url: str) -> sa.Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a generous busy timeout."""
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise StoreError(
+            f"cannot use database URL {_safe(url)}: {exc}; set POLICYBOT_DATABASE_URL to "
+            "sqlite:///path/to/file.db or postgresql+psycopg://user@host:5432/dbname"
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    elif engine.dialect.name != "postgresql":
+        raise StoreError(
+            f"{engine.dialect.name} is not supported: use SQLite or PostgreSQL "
+            "(postgresql+psycopg://...) in POLICYBOT_DATABASE_URL"
+        )
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _safe(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(unparseable URL)"
+
+
+class Store:
+    """Sessions on the database, plus the few operations adapters call directly."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits together at the end, or not at all."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def insert(self, table: sa.Table) -> Any:
+        """The dialect's INSERT construct (it has ``on_conflict_do_*``) for ``table``."""
+        return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
+
+    def claim_delivery(self, platform: str, event_id: str) -> bool:
+        """True the first time ``(platform, event_id)`` is claimed, False on every repeat.
+
+        Adapters call this for each incoming platform event (Slack ``event_id``, Teams
+        conversation + activity id) and drop repeats. It holds across processes: the pair is
+        the table's primary key and the insert does nothing on conflict.
+        """
+        table = ProcessedEventRow.__table__
+        statement = (
+            self.insert(table)
+            .values(platform=platform, event_id=event_id, claimed_at=datetime.now(UTC))
+            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+            .returning(table.c["event_id"])
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).first() is not None
+
+    def next_number(self, session: Session, prefix: str, year: int) -> int:
+        """The next reference number for ``prefix`` in ``year``, atomically (one upsert)."""
+        table = ReferenceCounterRow.__table__
+        statement = (
+            self.insert(table)
+            .values(prefix=prefix, year=year, last=1)
+            .on_conflict_do_update(
+                index_elements=["prefix", "year"], set_={"last": table.c["last"] + 1}
+            )
+            .returning(table.c["last"])
+        )
+        return int(session.execute(statement).scalar_one())
+
+    def prune(
+        self,
+        *,
+        now: datetime | None = None,
+        deliveries: timedelta = timedelta(days=2),
+        answers: timedelta = timedelta(days=90),
+        outbox: timedelta = timedelta(days=30),
+    ) -> dict[str, int]:
+        """Delete what is only kept for a while: delivery claims (platforms stop retrying
+        within minutes), answers older than the feedback window, finished notifications and
+        expired conversations. Tickets, ratings and the audit trail are never pruned.
+        """
+        now = now or datetime.now(UTC)
+        removed = {}
+        with self.transaction() as session:
+            for name, statement in (
+                (
+                    "deliveries",
+                    sa.delete(ProcessedEventRow).where(
+                        ProcessedEventRow.claimed_at < now - deliveries
+                    ),
+                ),
+                ("answers", sa.delete(AnswerRow).where(AnswerRow.created_at < now - answers)),
+                ("notifications", sa.delete(OutboxRow).where(OutboxRow.created_at < now - outbox)),
+                (
+                    "conversations",
+                    sa.delete(ConversationRow).where(ConversationRow.expires_at < now),
+                ),
+            ):
+                removed[name] = session.execute(statement).rowcount
+        return removed
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(settings: Settings, *, upgrade: bool = True) -> Store:
+    """Connect to the configured database and, unless told not to, migrate it to the head."""
+    url = settings.resolved_database_url
+    engine = connect(url)
+    if upgrade:
+        try:
+            before, after = migrate.upgrade(engine)
+        except sa.exc.OperationalError as exc:
+            engine.dispose()
+            raise StoreError(
+                f"cannot reach the database {_safe(url)}: {exc.orig}; check "
+                "POLICYBOT_DATABASE_URL and that the server is running"
+            ) from exc
+        if before != after:
+            log.info("store %s migrated from %s to %s", _safe(url), before or "empty", after)
+    return Store(engine)
+
+
+__all__ = ["Store", "connect", "open_store"]

@@ -1,0 +1,236 @@
+"""The hand-off store's tables (SQLAlchemy 2.x declarative models).
+
+The schema itself is created and changed only by the numbered Alembic migrations in
+``bot/migrations/versions``; these models mirror them for queries. Every free-text column
+holds text that already passed the privacy guard (``bot.handoff.redact_text``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on PostgreSQL (timestamptz) and SQLite (text) alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store times must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# BIGINT ids on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: Json,
+        list[dict[str, Any]]: Json,
+    }
+
+
+class TicketRow(Base):
+    """An incident, an escalated question or a piece of feedback in the support queue."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    state: Mapped[str] = mapped_column(sa.String(16))
+    severity: Mapped[str] = mapped_column(sa.String(16))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    details: Mapped[dict[str, Any]]
+    reporter_platform: Mapped[str] = mapped_column(sa.String(32))
+    reporter_user_id: Mapped[str] = mapped_column(sa.String(255))
+    reporter_ref: Mapped[str | None] = mapped_column(sa.Text)
+    reporter_name: Mapped[str | None] = mapped_column(sa.String(255))
+    assignee: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ack_due_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(sa.Text)
+    answer_id: Mapped[str | None] = mapped_column(sa.String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('incident', 'escalation', 'feedback')", name="kind"),
+        sa.CheckConstraint("state IN ('open', 'claimed', 'resolved')", name="state"),
+        sa.CheckConstraint("severity IN ('low', 'medium', 'high', 'critical')", name="severity"),
+        sa.Index("ix_tickets_state_id", "state", "id"),
+        sa.Index("ix_tickets_kind_state_id", "kind", "state", "id"),
+        sa.Index("ix_tickets_state_ack_due_at", "state", "ack_due_at"),
+        sa.Index("ix_tickets_reporter", "reporter_platform", "reporter_user_id", "id"),
+    )
+
+
+class TicketEventRow(Base):
+    """One state change or edit of a ticket; the table is append-only (triggers refuse
+    UPDATE and DELETE), so the audit trail cannot be rewritten through the application."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(sa.String(255))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    from_state: Mapped[str | None] = mapped_column(sa.String(16))
+    to_state: Mapped[str | None] = mapped_column(sa.String(16))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class CommentRow(Base):
+    __tablename__ = "ticket_comments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime]
+    author: Mapped[str] = mapped_column(sa.String(255))
+    text: Mapped[str] = mapped_column(sa.Text)
+
+
+class AnswerRow(Base):
+    """An answer the bot gave, kept so feedback and "ask a person" can refer to it by id.
+
+    It holds no identity: ``asker_key`` is a hash of platform, conversation and user, enough
+    to find "the last answer in this conversation" and nothing more.
+    """
+
+    __tablename__ = "answers"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    platform: Mapped[str] = mapped_column(sa.String(32))
+    asker_key: Mapped[str] = mapped_column(sa.String(64))
+    question: Mapped[str] = mapped_column(sa.Text)
+    answer: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    citations: Mapped[list[dict[str, Any]]]
+    message_ref: Mapped[str | None] = mapped_column(sa.String(255))
+
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "message_ref"),
+        sa.Index("ix_answers_asker_key_created_at", "asker_key", "created_at"),
+    )
+
+
+class RatingRow(Base):
+    """Helpful / not helpful on one answer, with the answer as it was given."""
+
+    __tablename__ = "answer_ratings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    answer_id: Mapped[str | None] = mapped_column(sa.String(32))
+    helpful: Mapped[bool]
+    comment: Mapped[str] = mapped_column(sa.Text)
+    question: Mapped[str] = mapped_column(sa.Text)
+    answer: Mapped[str] = mapped_column(sa.Text)
+    citations: Mapped[list[dict[str, Any]]]
+    platform: Mapped[str] = mapped_column(sa.String(32))
+    user_id: Mapped[str] = mapped_column(sa.String(255))
+    ticket_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("tickets.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+
+
+class QuestionLogRow(Base):
+    """A question the bot could not answer, or whose answer was rated unhelpful."""
+
+    __tablename__ = "question_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(sa.String(16))
+    question: Mapped[str] = mapped_column(sa.Text)
+    platform: Mapped[str] = mapped_column(sa.String(32))
+    answer_id: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+class ProcessedEventRow(Base):
+    """Platform deliveries already handled; the primary key is the dedupe."""
+
+    __tablename__ = "processed_events"
+
+    platform: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ConversationRow(Base):
+    """An unfinished multi-turn flow (an incident report being collected)."""
+
+    __tablename__ = "conversations"
+
+    platform: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    conversation_key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    flow: Mapped[str] = mapped_column(sa.String(32))
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ReferenceCounterRow(Base):
+    """The last number handed out per reference prefix and year (INC-2026-0042 -> 42)."""
+
+    __tablename__ = "reference_counters"
+
+    prefix: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last: Mapped[int]
+
+
+class OutboxRow(Base):
+    """A notification decided in a ticket's transaction and delivered after it commits.
+
+    ``target`` is ``reporter`` (delivered by the reporter's platform) or ``support``
+    (delivered to every support-channel notifier). ``due_at`` is both the retry time and
+    the lease: a process takes a row by moving ``due_at`` forward in a conditional UPDATE.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime]
+    ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id"))
+    event: Mapped[str] = mapped_column(sa.String(32))
+    target: Mapped[str] = mapped_column(sa.String(16))
+    platform: Mapped[str | None] = mapped_column(sa.String(32))
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_outbox_pending", "delivered_at", "due_at"),)

@@ -1,0 +1,94 @@
+"""The store's cross-process guarantees: migrations, delivery dedupe, reference numbers."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from bot.errors import StoreError
+from bot.settings import Settings
+from bot.store import Store, open_store
+from bot.store.migrate import current_revision, head_revision
+
+
+def test_open_store_migrates_to_head_and_a_second_open_changes_nothing(
+    store: Store, store_settings: Settings
+) -> None:
+    assert current_revision(store.engine) == head_revision()
+    again = open_store(store_settings)
+    assert current_revision(again.engine) == head_revision()
+    again.close()
+
+
+def test_the_default_database_is_a_sqlite_file_in_the_data_dir(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)
+    store = open_store(settings)
+    assert store.dialect == "sqlite"
+    assert (tmp_path / "data" / "policybot.db").exists()
+    store.close()
+
+
+def test_an_unusable_database_url_names_the_setting(tmp_path) -> None:
+    with pytest.raises(StoreError, match="POLICYBOT_DATABASE_URL"):
+        open_store(Settings(database_url="mysql://nobody@localhost/x", _env_file=None))
+    with pytest.raises(StoreError, match="cannot reach the database"):
+        open_store(
+            Settings(
+                database_url="postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2",
+                _env_file=None,
+            )
+        )
+
+
+def test_claim_delivery_is_true_only_the_first_time(store: Store) -> None:
+    assert store.claim_delivery("slack", "Ev01") is True
+    assert store.claim_delivery("slack", "Ev01") is False
+    assert store.claim_delivery("teams", "Ev01") is True
+
+
+def test_claim_delivery_has_one_winner_among_concurrent_callers(store: Store) -> None:
+    barrier = threading.Barrier(8)
+
+    def claim(_: int) -> bool:
+        barrier.wait()
+        return store.claim_delivery("slack", "Ev-race")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(claim, range(8)))
+    assert results.count(True) == 1
+
+
+def test_reference_numbers_are_unique_under_concurrency(store: Store) -> None:
+    def take(_: int) -> int:
+        with store.transaction() as session:
+            return store.next_number(session, "INC", 2026)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        numbers = list(pool.map(take, range(60)))
+    assert sorted(numbers) == list(range(1, 61))
+    with store.transaction() as session:
+        assert store.next_number(session, "INC", 2027) == 1
+        assert store.next_number(session, "ESC", 2026) == 1
+
+
+def test_the_audit_trail_cannot_be_rewritten(store: Store, handoff, reporter) -> None:
+    from bot.tickets import GeneralFeedback
+
+    handoff.general_feedback(GeneralFeedback(reporter=reporter, text="More examples, please"))
+    for statement in (
+        "UPDATE ticket_events SET actor = 'someone else'",
+        "DELETE FROM ticket_events",
+    ):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), store.engine.begin() as c:
+            c.execute(sa.text(statement))
+
+
+def test_prune_forgets_deliveries_after_the_retry_window(store: Store) -> None:
+    assert store.claim_delivery("slack", "a") and store.claim_delivery("slack", "b")
+    assert store.prune(now=datetime.now(UTC) + timedelta(days=1))["deliveries"] == 0
+    assert store.prune(now=datetime.now(UTC) + timedelta(days=3))["deliveries"] == 2
+    assert store.claim_delivery("slack", "a") is True
