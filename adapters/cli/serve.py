@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from aiohttp import web
 
-from adapters import teams
+from adapters import slack, teams
 from adapters.logs import AccessLogger, configure_server_logging
 from adapters.server import ServerContext, Setup, create_app
+from adapters.slack.settings import SlackSettings
 from adapters.web import setup as web_console
 from bot.assistant import Assistant
 from bot.runtime import build_engine
@@ -27,6 +29,11 @@ def enabled_adapters(settings: Settings) -> list[Setup]:
     adapters: list[Setup] = []
     # Teams is always on: with no MicrosoftAppId it runs in Emulator mode (auth off, logged).
     adapters.append(teams.setup)
+    # Slack is on when its credentials are set (bot token plus signing secret or app token);
+    # a half-configured Slack app fails here, at start-up, with the fix.
+    slack_settings = SlackSettings()
+    if slack_settings.configured:
+        adapters.append(partial(slack.setup, settings=slack_settings))
     adapters.append(web_console)
     return adapters
 
