@@ -17,6 +17,7 @@ from adapters.web.documents import list_documents
 from adapters.web.ingestion import IngestBusy, StagedUpload, UploadError, upload_target
 from adapters.web.render import render
 from adapters.web.security import wants_fragment
+from knowledge.index import read_pointer
 
 log = logging.getLogger(__name__)
 CHART_DAYS = 30
@@ -43,6 +44,7 @@ async def admin_page(
         documents=documents,
         runs=runs,
         job=console.jobs.current,
+        index_built=(await asyncio.to_thread(read_pointer, engine.index.client) or {}).get("built"),
         upload_folder=upload_folder(console),
         error=error,
         totals={

@@ -56,7 +56,7 @@ def daily_chart_svg(points: list[DayPoint]) -> str:
     for fraction in (0.0, 0.5, 1.0):
         y = base - fraction * plot_h
         parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{round(top * fraction)}</text>'
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{top * fraction:g}</text>'
         )
         parts.append(
             f'<text x="{LEFT + plot_w + 6}" y="{y + 4:.1f}">{round(fraction * 100)}%</text>'

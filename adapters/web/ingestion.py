@@ -168,6 +168,7 @@ class StagedUpload:
         target.parent.mkdir(parents=True, exist_ok=True)
         self._dir = Path(tempfile.mkdtemp(prefix=".upload-", dir=target.parent))
         self.path = self._dir / target.name
+        self.path.touch()
         self.size = 0
 
     def write(self, data: bytes, *, limit: int) -> None:

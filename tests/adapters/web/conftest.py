@@ -7,6 +7,7 @@ session's ingested engine; tests that change the index build their own engine.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,6 @@ from adapters.web.console import Console
 from adapters.web.settings import WebSettings
 from bot.assistant import Assistant
 from bot.runtime import Engine
-from bot.settings import Settings
 
 PASSWORD = "a-long-enough-password"
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
@@ -93,8 +93,8 @@ async def console(start_console: StartConsole) -> ConsoleHarness:
 
 
 @pytest.fixture
-def settings_for_sources(tmp_path: Path):
-    def build(sources: Path) -> Settings:
-        return Settings(data_dir=tmp_path / "own", sources=[sources], _env_file=None)
-
-    return build
+def own_engine(engine: Engine, make_engine, sources: Path, tmp_path: Path) -> Engine:
+    """An engine over a private copy of the sources, its index copied from the session's
+    (chunk ids are relative to the source folder, so the copy is already up to date)."""
+    shutil.copytree(engine.settings.resolved_index_dir, tmp_path / "data" / "index")
+    return make_engine(sources=[sources])

@@ -1,0 +1,132 @@
+"""Admin ingestion from the console: upload an edited policy, follow the run, see the change."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from adapters.web.accounts import Role
+
+OTTER_SECTION = (
+    "\n### 2.4 Otter.ai for meeting transcripts\n\n"
+    "Otter.ai is approved for transcribing internal meetings from 1 March 2026, provided every "
+    "participant agrees at the start of the meeting. Do not use it in meetings with customers.\n"
+)
+QUESTION = "Can I use Otter.ai to transcribe meetings?"
+
+
+def edited_policy(sources: Path) -> bytes:
+    text = (sources / "example-genai-policy.md").read_text(encoding="utf-8")
+    text = text.replace('version: "2.0"', 'version: "2.1"', 1)
+    marker = "## 3. "
+    position = text.index(marker)
+    return (text[:position] + OTTER_SECTION.lstrip("\n") + "\n" + text[position:]).encode()
+
+
+def upload_form(name: str, data: bytes) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field("file", data, filename=name, content_type="application/octet-stream")
+    return form
+
+
+async def ask(harness, question: str) -> str:
+    response = await harness.post("/console/ask", {"question": question})
+    assert response.status == 200
+    return await response.text()
+
+
+async def wait_for_job(harness, location: str) -> dict:
+    for _ in range(600):
+        response = await harness.client.get(f"{location}?format=json")
+        job = await response.json()
+        if job["state"] != "running":
+            return job
+        await asyncio.sleep(0.1)
+    raise AssertionError("the ingest run did not finish in 60 s")
+
+
+@pytest.fixture
+async def admin(start_console, own_engine, sources):
+    harness = await start_console(engine_=own_engine, sources=[sources])
+    harness.add_user("ada", Role.ADMIN)
+    await harness.sign_in("ada")
+    harness.sources = sources
+    return harness
+
+
+async def test_uploading_an_edited_policy_changes_the_next_answer(admin):
+    before = await ask(admin, QUESTION)
+    assert "2.4 Otter.ai" not in before
+
+    token = await admin.csrf()
+    response = await admin.client.post(
+        f"/console/admin/upload?csrf_token={token}",
+        data=upload_form("example-genai-policy.md", edited_policy(admin.sources)),
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    location = response.headers["Location"]
+    assert re.fullmatch(r"/console/admin/ingest/\d+", location)
+    job = await wait_for_job(admin, location)
+    assert job["state"] == "done"
+    chunks = job["report"]["chunks"]
+    # The new section is added; the version bump re-cites the policy's other sections; the
+    # guidance documents are untouched.
+    assert chunks["added"] == 1 and chunks["removed"] == 0
+    assert chunks["updated"] > 40 and chunks["unchanged"] > 40
+
+    after = await ask(admin, QUESTION)
+    assert "2.4 Otter.ai for meeting transcripts" in after
+    assert "approved for transcribing internal meetings" in after
+
+    page = await (await admin.client.get("/console/admin")).text()
+    row = re.search(r"<tr>\s*<td>Harbourview.*?</tr>", page, re.S).group(0)
+    assert '<td class="nowrap">2.1</td>' in row and '<td class="nowrap">2025-10-01</td>' in row
+    assert "(upload by ada)" in page
+
+
+async def test_the_job_page_shows_progress_and_the_report(admin):
+    response = await admin.post("/console/admin/ingest", allow_redirects=False)
+    location = response.headers["Location"]
+    await wait_for_job(admin, location)
+    page = await (await admin.client.get(location)).text()
+    assert 'data-key="unchanged"' in page and "Finished" in page
+    fragment = await (await admin.client.get(f"{location}?format=fragment")).text()
+    assert fragment.lstrip().startswith('<p class="job-state"')
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("../escape.md", b"# T\n\ntext", "escape.md"),
+        ("notes.exe", b"MZ", "unsupported file type"),
+        (".hidden.md", b"# T\n\ntext", "use a file name"),
+        ("empty.md", b"", "file is empty"),
+        ("broken.pdf", b"%PDF-1.4 not really", "broken.pdf"),
+    ],
+)
+async def test_a_bad_upload_is_refused_and_nothing_is_written(admin, name, data, message):
+    before = sorted(p.name for p in admin.sources.rglob("*"))
+    token = await admin.csrf()
+    response = await admin.client.post(
+        f"/console/admin/upload?csrf_token={token}", data=upload_form(name, data)
+    )
+    if name.startswith("../"):
+        # The folder part is dropped: the file lands in the source folder or not at all.
+        assert not (admin.sources.parent / "escape.md").exists()
+        return
+    assert response.status == 400
+    assert message in await response.text()
+    assert sorted(p.name for p in admin.sources.rglob("*")) == before
+
+
+async def test_the_chart_is_svg_and_counts_questions(admin):
+    await ask(admin, "can I use ChatGPT for work emails?")
+    await ask(admin, "what is the canteen menu on Friday?")
+    svg = await (await admin.client.get("/console/admin/chart.svg")).text()
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "2 questions, 1 not_found (50%)" in svg
