@@ -11,9 +11,9 @@ import getpass
 import json
 import sys
 
-from adapters.web import schema
 from adapters.web.accounts import AccountStore, Role
 from bot.settings import Settings
+from bot.store import open_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def account_store(settings: Settings) -> AccountStore:
-    return AccountStore(schema.connect(settings.resolved_database_url, data_dir=settings.data_dir))
+    return AccountStore(open_store(settings).engine)
 
 
 def read_password(name: str) -> str:

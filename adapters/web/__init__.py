@@ -2,7 +2,7 @@
 
 ``setup(app, context)`` mounts the console as a sub-application under ``/console`` (so its
 middleware, cookies and CSRF checks never touch the Slack and Teams endpoints) and sends
-``/`` there.
+``/`` there. Its accounts and logs live in the hand-off store's database.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from adapters.server import ServerContext
-from adapters.web import admin, chat, schema, signin
+from adapters.web import admin, chat, signin, support
 from adapters.web.accounts import AccountStore
 from adapters.web.activity import ActivityLog
 from adapters.web.console import CONSOLE_KEY, PREFIX, Console
+from adapters.web.handoff import WebNotifier, handoff_services, ticket_gauge
 from adapters.web.ingestion import IngestJobs
 from adapters.web.render import make_environment
 from adapters.web.security import MIDDLEWARES
@@ -25,23 +26,17 @@ from adapters.web.settings import WebSettings
 from bot.models import Message, Reply
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+TICKETS_GAUGE = "policybot_tickets"
 
 
-def database(context: ServerContext) -> sa.Engine:
-    """The console's database: the store's engine when there is one, else its own."""
-    engine = context.extras.get("database")
-    if engine is None:
-        settings = context.settings
-        engine = schema.connect(settings.resolved_database_url, data_dir=settings.data_dir)
-        context.extras["database"] = engine
-    return engine
-
-
-def build_console(context: ServerContext, settings: WebSettings | None = None) -> Console:
-    engine = database(context)
-    accounts = AccountStore(engine)
-    activity = ActivityLog(engine)
-    return Console(
+def setup(
+    app: web.Application, context: ServerContext, *, settings: WebSettings | None = None
+) -> None:
+    services = handoff_services(app, context)
+    services.notifiers.register(WebNotifier())
+    accounts = AccountStore(services.store.engine)
+    activity = ActivityLog(services.store.engine)
+    console = Console(
         context=context,
         settings=settings or WebSettings(),
         accounts=accounts,
@@ -49,18 +44,15 @@ def build_console(context: ServerContext, settings: WebSettings | None = None) -
         jobs=IngestJobs(context.engine, activity, context.metrics),
         templates=make_environment(),
         csrf_secret=accounts.secret("csrf"),
+        services=services,
     )
+    context.extras["web_console"] = console
 
-
-def setup(
-    app: web.Application, context: ServerContext, *, settings: WebSettings | None = None
-) -> None:
-    console = build_console(context, settings)
     sub = web.Application(middlewares=MIDDLEWARES)
     sub[CONSOLE_KEY] = console
-    context.extras["web_console"] = console
     chat.add_routes(sub)
     signin.add_routes(sub)
+    support.add_routes(sub)
     admin.add_routes(sub)
     sub.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
     app.add_subapp(PREFIX, sub)
@@ -73,21 +65,23 @@ def setup(
     async def record_question(message: Message, reply: Reply, seconds: float) -> None:
         if reply.status is not None:
             await asyncio.to_thread(
-                console.activity.record_question,
-                platform=message.platform,
-                status=reply.status.value,
+                activity.record_question, platform=message.platform, status=reply.status.value
             )
 
     context.extras.setdefault("question_observers", []).append(record_question)
 
     async def database_reachable() -> None:
         def probe() -> None:
-            with console.accounts.engine.connect() as conn:
+            with accounts.engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
 
         await asyncio.to_thread(probe)
 
     context.extras.setdefault("health_checks", {}).setdefault("database", database_reachable)
+    if not any(gauge.name == TICKETS_GAUGE for gauge in context.metrics.gauges):
+        context.metrics.add_gauge(
+            TICKETS_GAUGE, "Tickets in the support queue, by state.", ticket_gauge(services.desk)
+        )
 
     async def wait_for_ingest(_: web.Application) -> None:
         await console.jobs.wait()

@@ -55,11 +55,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything here is stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -174,7 +169,7 @@ class AccountStore:
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
-        if row is None or _aware(row.expires_at) <= _now():
+        if row is None or row.expires_at <= _now():
             return None
         return User(id=row.id, name=row.name, role=Role(row.role))
 

@@ -37,12 +37,6 @@ class IngestRun:
     error: str | None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 class ActivityLog:
     """Question counts and ingest runs in the console's tables."""
 
@@ -69,7 +63,7 @@ class ActivityLog:
             ).all()
         counts = {first + timedelta(days=n): [0, 0] for n in range(days)}
         for row in rows:
-            day = _aware(row.at).date()  # type: ignore[union-attr]
+            day = row.at.date()
             if day in counts:
                 counts[day][0] += 1
                 counts[day][1] += row.status == "not_found"
@@ -103,8 +97,8 @@ class ActivityLog:
         return [
             IngestRun(
                 id=row.id,
-                started_at=_aware(row.started_at),  # type: ignore[arg-type]
-                finished_at=_aware(row.finished_at),
+                started_at=row.started_at,
+                finished_at=row.finished_at,
                 trigger=row.trigger,
                 actor=row.actor,
                 report=row.report,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date
 from pathlib import Path
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from adapters.web.documents import list_documents
 from adapters.web.ingestion import IngestBusy, StagedUpload, UploadError, upload_target
 from adapters.web.render import render
 from adapters.web.security import wants_fragment
+from bot.tickets import Gap
 from knowledge.index import read_pointer
 
 log = logging.getLogger(__name__)
@@ -74,16 +76,12 @@ async def chart_points(console: Console) -> list[DayPoint]:
     ]
 
 
-async def _feedback_per_day(console: Console) -> dict:
-    if console.handoff is None:
-        return {}
-    return await console.handoff.feedback_per_day(days=CHART_DAYS)
+async def _feedback_per_day(console: Console) -> dict[date, tuple[int, int]]:
+    return await console.desk.feedback_per_day(days=CHART_DAYS)
 
 
-async def _knowledge_gaps(console: Console) -> list:
-    if console.handoff is None:
-        return []
-    return await console.handoff.knowledge_gaps()
+async def _knowledge_gaps(console: Console) -> list[Gap]:
+    return await console.desk.knowledge_gaps()
 
 
 async def chart_svg(request: web.Request) -> web.Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import jinja2
 from aiohttp import web
@@ -11,8 +10,12 @@ from aiohttp import web
 from adapters.server import ServerContext
 from adapters.web.accounts import AccountStore, Role, User
 from adapters.web.activity import ActivityLog
+from adapters.web.handoff import HandoffServices
 from adapters.web.ingestion import IngestJobs
 from adapters.web.settings import WebSettings
+from bot.delivery import OutboxRelay
+from bot.desk import SupportDesk
+from bot.handoff import Handoff
 
 PREFIX = "/console"
 
@@ -26,7 +29,19 @@ class Console:
     jobs: IngestJobs
     templates: jinja2.Environment
     csrf_secret: str
-    handoff: Any | None = None
+    services: HandoffServices
+
+    @property
+    def handoff(self) -> Handoff:
+        return self.services.handoff
+
+    @property
+    def desk(self) -> SupportDesk:
+        return self.services.desk
+
+    @property
+    def relay(self) -> OutboxRelay:
+        return self.services.relay
 
 
 @dataclass(frozen=True)

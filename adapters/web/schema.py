@@ -1,25 +1,29 @@
 """The console's tables: accounts, sign-in sessions, login failures, question and ingest logs.
 
-None of them holds what an employee typed: questions are counted (day, platform, status),
-never stored here; sessions and login failures keep hashes, not tokens or addresses.
+They live in the hand-off store's database and are created by its Alembic migration
+``0002_console`` (``bot/migrations/versions``); these definitions mirror it for queries.
+None of them holds what an employee typed: questions are counted (time, platform,
+status), never stored here; sessions and login failures keep hashes, not tokens or
+addresses.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 
+from bot.store.schema import UTCDateTime
+
 metadata = sa.MetaData()
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 users = sa.Table(
     "console_users",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("id", BigId, primary_key=True),
     sa.Column("name", sa.String(64), nullable=False, unique=True),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 
 sessions = sa.Table(
@@ -27,18 +31,18 @@ sessions = sa.Table(
     metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column(
-        "user_id", sa.Integer, sa.ForeignKey("console_users.id", ondelete="CASCADE"), nullable=False
+        "user_id", BigId, sa.ForeignKey("console_users.id", ondelete="CASCADE"), nullable=False
     ),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
 
 login_failures = sa.Table(
     "console_login_failures",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("key_hash", sa.String(64), nullable=False, index=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
 )
 
 secrets = sa.Table(
@@ -51,8 +55,8 @@ secrets = sa.Table(
 question_events = sa.Table(
     "console_question_events",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
     sa.Column("platform", sa.String(16), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
 )
@@ -60,20 +64,11 @@ question_events = sa.Table(
 ingest_runs = sa.Table(
     "console_ingest_runs",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("finished_at", UTCDateTime()),
     sa.Column("trigger", sa.String(16), nullable=False),
     sa.Column("actor", sa.String(64)),
     sa.Column("report", sa.JSON),
     sa.Column("error", sa.Text),
 )
-
-
-def connect(database_url: str, *, data_dir: Path | None = None) -> sa.Engine:
-    """An engine on the console's database with its tables in place."""
-    if database_url.startswith("sqlite") and data_dir is not None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(database_url)
-    metadata.create_all(engine)
-    return engine

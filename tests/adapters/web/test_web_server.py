@@ -15,7 +15,8 @@ from adapters.cli import main
 from adapters.logs import AccessLogger, JsonFormatter, configure_server_logging
 from adapters.metrics import Metrics
 from adapters.web.accounts import AccountStore, Role
-from adapters.web.schema import connect
+from bot.settings import Settings
+from bot.store import open_store
 
 SAMPLE = re.compile(r"^[a-z_]+(\{[^}]*\})? [0-9.e+-]+$|^[a-z_]+(\{[^}]*\})? \+Inf$")
 
@@ -117,7 +118,7 @@ def test_users_add_and_list(tmp_path, monkeypatch, capsys):
     assert "at least 10 characters" in capsys.readouterr().err
     assert main(["users", "list", "--json"]) == 0
     assert capsys.readouterr().out.splitlines() == ['{"name": "sam", "role": "support"}']
-    store = AccountStore(connect(f"sqlite:///{tmp_path / 'data' / 'policybot.db'}"))
+    store = AccountStore(open_store(Settings(data_dir=tmp_path / "data", _env_file=None)).engine)
     assert store.authenticate("sam", "a-long-enough-password").role is Role.SUPPORT
 
 

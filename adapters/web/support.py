@@ -1,0 +1,150 @@
+"""The support queue: filter, open an item, claim, comment, severity, resolve, reopen, export.
+
+Every change goes through :class:`bot.desk.SupportDesk` as the signed-in staff member, so
+it lands in the ticket's audit trail and the reporter is notified on their platform. The
+access middleware has already checked the support role for every route here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from adapters.web.console import PREFIX, console_of, current_user
+from adapters.web.render import render
+from bot.errors import ClaimConflict, HandoffError, InvalidInput, InvalidTransition, TicketNotFound
+from bot.tickets import Severity, TicketKind, TicketQuery, TicketState
+
+PAGE_SIZE = 50
+
+
+def query_of(request: web.Request) -> TicketQuery:
+    """The queue's filters from the query string; unknown values are ignored."""
+    params = request.query
+    kind = params.get("kind", "")
+    state = params.get("state", "")
+    cursor = params.get("cursor", "")
+    return TicketQuery(
+        kind=TicketKind(kind) if kind in set(TicketKind) else None,
+        state=TicketState(state) if state in set(TicketState) else None,
+        overdue=params.get("overdue") == "1",
+        limit=PAGE_SIZE,
+        cursor=cursor if cursor.isdigit() else None,
+    )
+
+
+def filters_of(query: TicketQuery) -> dict[str, str]:
+    values = {
+        "kind": query.kind.value if query.kind else "",
+        "state": query.state.value if query.state else "",
+        "overdue": "1" if query.overdue else "",
+    }
+    return {key: value for key, value in values.items() if value}
+
+
+async def queue_page(request: web.Request) -> web.Response:
+    console = console_of(request)
+    query = query_of(request)
+    page = await console.desk.list_tickets(query)
+    filters = filters_of(query)
+    return await render(
+        request,
+        "support.html",
+        title="Support queue",
+        page=page,
+        query=query,
+        filters=filters,
+        filter_qs=urlencode(filters),
+        next_qs=urlencode({**filters, "cursor": page.next_cursor}) if page.next_cursor else None,
+        kinds=list(TicketKind),
+        states=list(TicketState),
+        now=datetime.now(UTC),
+    )
+
+
+async def export_csv(request: web.Request) -> web.Response:
+    console = console_of(request)
+    query = query_of(request)
+    body = await console.desk.export_csv(
+        TicketQuery(kind=query.kind, state=query.state, overdue=query.overdue)
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return web.Response(
+        text=body,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.csv"'},
+    )
+
+
+async def ticket_page(
+    request: web.Request, *, error: str | None = None, status: int = 200
+) -> web.Response:
+    console = console_of(request)
+    reference = request.match_info["reference"]
+    try:
+        detail = await console.desk.show(reference)
+    except TicketNotFound as exc:
+        raise web.HTTPNotFound(text=str(exc)) from exc
+    return await render(
+        request,
+        "ticket.html",
+        status=status,
+        title=detail.ticket.reference,
+        detail=detail,
+        ticket=detail.ticket,
+        severities=list(Severity),
+        error=error,
+        done=request.query.get("done"),
+    )
+
+
+def _status_of(exc: HandoffError) -> int:
+    if isinstance(exc, TicketNotFound):
+        return 404
+    if isinstance(exc, ClaimConflict | InvalidTransition):
+        return 409
+    return 400
+
+
+async def change(request: web.Request) -> web.Response:
+    """One staff action on a ticket; back to the ticket page with what happened."""
+    console = console_of(request)
+    user = current_user(request)
+    reference = request.match_info["reference"]
+    action = request.match_info["action"]
+    form = await request.post()
+    desk = console.desk
+    try:
+        if action == "claim":
+            await desk.claim(reference, user.name)
+        elif action == "comment":
+            await desk.comment(reference, user.name, str(form.get("text", "")))
+        elif action == "severity":
+            await desk.set_severity(reference, str(form.get("severity", "")), user.name)
+        elif action == "resolve":
+            await desk.resolve(reference, user.name, str(form.get("note", "")))
+        elif action == "reopen":
+            await desk.reopen(reference, user.name, reason=str(form.get("reason", "")))
+        else:
+            raise web.HTTPNotFound()
+    except HandoffError as exc:
+        message = (
+            "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+            if isinstance(exc, InvalidInput)
+            else str(exc)
+        )
+        return await ticket_page(request, error=message, status=_status_of(exc))
+    raise web.HTTPSeeOther(f"{PREFIX}/support/{reference}?done={action}")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/support", queue_page)
+    app.router.add_get("/support/export.csv", export_csv)
+    app.router.add_get("/support/{reference:[A-Za-z]+-\\d{4}-\\d+}", ticket_page)
+    app.router.add_post(
+        "/support/{reference:[A-Za-z]+-\\d{4}-\\d+}/{action:claim|comment|severity|resolve|reopen}",
+        change,
+    )
