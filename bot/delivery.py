@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from bot.handoff import utc_now
 from bot.ports import Notifier
@@ -92,34 +93,38 @@ class OutboxRelay:
         self.store = store
         self.notifiers = notifiers
         self.clock = clock
+        self._lock = asyncio.Lock()
 
     async def deliver_pending(self, *, limit: int = BATCH) -> int:
-        """Deliver what is due and this process can deliver; return how many succeeded.
+        """Deliver everything due that this process can deliver; return how many succeeded.
 
-        Failures are logged and retried later; they never raise to the caller.
+        One delivery round at a time per relay, and per ticket in the order the changes were
+        made (a card is posted before it is updated). Failures are logged and retried later
+        with backoff; they never raise to the caller.
         """
-        jobs = await asyncio.to_thread(self._take, limit)
         delivered = 0
-        for job in jobs:
-            try:
-                await self._send(job)
-            except Exception as exc:  # any adapter failure: keep the row for a retry
-                log.warning(
-                    "notification %s (%s %s) failed, attempt %d: %s",
-                    job.id, job.ticket.reference, job.event, job.attempts, exc,
-                )  # fmt: skip
-                await asyncio.to_thread(self._failed, job, f"{exc.__class__.__name__}: {exc}")
-            else:
-                delivered += 1
-                await asyncio.to_thread(self._done, job)
+        async with self._lock:
+            while jobs := await asyncio.to_thread(self._take, limit):
+                for job in jobs:
+                    try:
+                        await self._send(job)
+                    except Exception as exc:  # any adapter failure: keep the row for a retry
+                        log.warning(
+                            "notification %s (%s %s) failed, attempt %d: %s",
+                            job.id, job.ticket.reference, job.event, job.attempts, exc,
+                        )  # fmt: skip
+                        error = f"{exc.__class__.__name__}: {exc}"
+                        await asyncio.to_thread(self._failed, job, error)
+                    else:
+                        delivered += 1
+                        await asyncio.to_thread(self._done, job)
         return delivered
 
     async def run(self, *, interval: float = 15.0) -> None:
         """Deliver forever (a server's background task); cancel the task to stop."""
         while True:
             try:
-                while await self.deliver_pending() == BATCH:
-                    pass
+                await self.deliver_pending()
             except Exception:  # the store may be briefly unreachable; try again next round
                 log.exception("notification delivery round failed")
             await asyncio.sleep(interval)
@@ -144,6 +149,7 @@ class OutboxRelay:
             return []
         now = self.clock()
         store = self.store
+        earlier = aliased(OutboxRow)
         jobs: list[_Job] = []
         with store.transaction() as session:
             candidates = (
@@ -156,6 +162,14 @@ class OutboxRelay:
                         sa.or_(*targets),
                         sa.or_(
                             OutboxRow.platform.is_(None), OutboxRow.platform.in_(reporter_platforms)
+                        ),
+                        # One at a time per ticket and target, in order.
+                        ~sa.exists().where(
+                            earlier.ticket_id == OutboxRow.ticket_id,
+                            earlier.target == OutboxRow.target,
+                            earlier.id < OutboxRow.id,
+                            earlier.delivered_at.is_(None),
+                            earlier.attempts < MAX_ATTEMPTS,
                         ),
                     )
                     .order_by(OutboxRow.id)

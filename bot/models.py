@@ -84,6 +84,9 @@ class Message:
     conversation_id: str
     message_id: str | None = None
     thread_id: str | None = None
+    # Adapter-owned opaque text for reaching this person later (see ``bot.ports.Reporter``).
+    conversation_ref: str | None = None
+    display_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,9 @@ class Reply:
     actions: tuple[Action, ...] = ()
     status: Status | None = None
     notices: tuple[str, ...] = field(default=())
+    # The stored answer this reply carries; pass it back with feedback or "ask a person".
+    answer_id: str | None = None
+    # The ticket this reply created or concerns, e.g. "INC-2026-0042".
+    reference: str | None = None
+    # Form submissions: field name -> what is wrong with it (empty when all is well).
+    field_errors: dict[str, str] = field(default_factory=dict, hash=False)

@@ -1,0 +1,155 @@
+"""What a message asks for: a policy question, an incident report, feedback, a person.
+
+Simple, predictable rules rather than a model: commands are recognised only at the start of
+a message ("feedback: ...", "ask a person", "not helpful: ..."), and an incident needs a
+first-person account of something that happened ("I pasted our client list into ChatGPT"),
+not a question about what would happen ("Can I paste customer data into ChatGPT?"). When
+in doubt the message is a question: its answer still offers "Report an AI incident".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Route(StrEnum):
+    QUESTION = "question"
+    INCIDENT = "incident"
+    CANCEL = "cancel"
+    FEEDBACK = "feedback"
+    ASK_PERSON = "ask_person"
+    RATE = "rate"
+    MY_TICKETS = "my_tickets"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """``text`` is what follows a command (the feedback, the comment, the question)."""
+
+    route: Route
+    text: str = ""
+    helpful: bool | None = None
+
+
+_SEP = r"(?:\s*[:\-–—,.!]\s*|\s+|$)"
+_CANCEL = re.compile(
+    r"^(?:cancel|stop|abort|quit|never\s?mind|forget it)(?: (?:it|that|this|the report))?"
+    r"\s*[.!]*$",
+    re.I,
+)
+_FEEDBACK = re.compile(rf"^(?:general\s+)?feedback{_SEP}(?P<rest>.*)$", re.I | re.S)
+# A rating ends there, or goes on after punctuation or "because": "helpful tips?" is a question.
+_RATE_SEP = r"(?:\s*[:\-–—,.!]+\s*|\s+(?=because|since|thanks|thank you)|\s*$)"
+_NOT_HELPFUL = re.compile(
+    rf"^(?:not helpful|unhelpful|that (?:did ?n[o']?t|does ?n[o']?t) help|wrong answer|👎)"
+    rf"{_RATE_SEP}(?P<rest>.*)$",
+    re.I | re.S,
+)
+_HELPFUL = re.compile(
+    rf"^(?:helpful|that (?:was|is) helpful|that helped|👍){_RATE_SEP}(?P<rest>.*)$", re.I | re.S
+)
+_ASK_PERSON = re.compile(
+    r"^(?:ask an? (?:person|human)|(?:talk|speak) (?:to|with) (?:an? )?(?:person|human|someone)"
+    rf"|escalate(?: this)?|human,? please|i want a human){_SEP}(?P<rest>.*)$",
+    re.I | re.S,
+)
+_MY_TICKETS = re.compile(
+    r"^(?:my (?:tickets|reports|requests)|status of my (?:tickets?|reports?|requests?))\s*[?.!]*$",
+    re.I,
+)
+_REPORT = re.compile(
+    r"^(?:i (?:want|need|would like|'d like) to )?(?:report|log|file|raise)"
+    r"(?: an?)?(?: ai| possible| potential| suspected)?"
+    r" (?:incident|breach|data leak|leak)s?\b"
+    rf"|^incident(?: report)?{_SEP}",
+    re.I,
+)
+# Someone says they (or a colleague) did something with data or an AI tool.
+_DISCLOSURE = re.compile(
+    r"\b(?:i|we|i've|we've|my colleague|a colleague|someone (?:in|on) my team|my team|my boss)\b"
+    r"[^.?!\n]{0,40}?\b(?:leaked|pasted|uploaded|shared|entered|put|sent|typed|copied|submitted"
+    r"|gave|exposed|disclosed|fed|input|inputted|posted|emailed|forwarded|dropped)\b",
+    re.I,
+)
+# Things that happened to someone: the tool misbehaved, an account was taken over.
+_EVENT = re.compile(
+    r"\b(?:data (?:leak|breach)|(?:we|i) (?:had|have|caused) an? (?:breach|leak|incident)"
+    r"|(?:ai|chatbot|chatgpt|copilot|gemini|the tool|the bot) (?:showed|gave|revealed|exposed"
+    r"|leaked) (?:me )?(?:someone|another|other|a customer|customer|personal|private)"
+    r"|(?:account|login) (?:was |has been |got )?(?:hacked|compromised|stolen)"
+    r"|(?:fell|have fallen|fallen) for an? (?:deepfake|phishing)"
+    r"|(?:sent me|received|got) an? (?:deepfake|ai[- ]generated phishing))",
+    re.I,
+)
+_SENSITIVE = re.compile(
+    r"\b(?:data|customer|client|patient|personal|confidential|restricted|sensitive|hkid|id card"
+    r"|passport|salary|payroll|medical|health|credit card|card number|password|source code"
+    r"|contract|cv|names?|phone numbers?|addresses|emails?|account|ai|chatbot|gpt)\b",
+    re.I,
+)
+_QUESTION_START = re.compile(
+    r"^(?:can|could|may|might|should|would|is|are|am|do|does|did|what|how|when|where|which|who"
+    r"|why)\b",
+    re.I,
+)
+_CONDITIONAL = re.compile(r"\b(?:if|suppose|supposing|hypothetically|in case)\b", re.I)
+_PERMISSION = re.compile(
+    r"\b(?:is|was) (?:that|this|it) (?:ok|okay|fine|allowed|permitted)\b"
+    r"|\b(?:am|was) i allowed\b",
+    re.I,
+)
+
+TOOLS = {
+    "chatgpt": "ChatGPT", "chat gpt": "ChatGPT", "openai": "ChatGPT", "gpt-4": "ChatGPT",
+    "github copilot": "GitHub Copilot", "microsoft copilot": "Microsoft Copilot",
+    "copilot": "Copilot", "gemini": "Gemini", "bard": "Gemini", "claude": "Claude",
+    "deepseek": "DeepSeek", "perplexity": "Perplexity", "midjourney": "Midjourney",
+    "firefly": "Adobe Firefly", "dall-e": "DALL-E", "stable diffusion": "Stable Diffusion",
+    "grammarly": "Grammarly", "otter": "Otter", "notion ai": "Notion AI", "meta ai": "Meta AI",
+    "poe": "Poe", "character.ai": "Character.AI", "ernie": "ERNIE Bot", "qwen": "Qwen",
+    "tongyi": "Tongyi Qianwen", "kimi": "Kimi", "doubao": "Doubao",
+}  # fmt: skip
+_TOOL = re.compile(
+    r"\b(" + "|".join(re.escape(t) for t in sorted(TOOLS, key=len, reverse=True)) + r")\b", re.I
+)
+
+
+def classify(text: str) -> Intent:
+    """The route for one message; see the module docstring for the rules."""
+    stripped = text.strip()
+    if _CANCEL.match(stripped):
+        return Intent(Route.CANCEL)
+    for pattern, route in ((_FEEDBACK, Route.FEEDBACK), (_ASK_PERSON, Route.ASK_PERSON)):
+        if match := pattern.match(stripped):
+            return Intent(route, match["rest"].strip())
+    if match := _NOT_HELPFUL.match(stripped):
+        return Intent(Route.RATE, match["rest"].strip(), helpful=False)
+    if match := _HELPFUL.match(stripped):
+        return Intent(Route.RATE, match["rest"].strip(), helpful=True)
+    if _MY_TICKETS.match(stripped):
+        return Intent(Route.MY_TICKETS)
+    if match := _REPORT.match(stripped):
+        return Intent(Route.INCIDENT, stripped[match.end() :].strip(" :-–—,.!"))
+    if looks_like_incident(stripped):
+        return Intent(Route.INCIDENT, stripped)
+    return Intent(Route.QUESTION, stripped)
+
+
+def looks_like_incident(text: str) -> bool:
+    """A first-person account of a leak, a misbehaving tool or a compromised account, not
+    a question about what would happen ("what if ...", "can I ...") or whether it was
+    allowed ("... is that ok?"): those are answered, with "Report an AI incident" offered."""
+    happened = _EVENT.search(text) or (
+        _DISCLOSURE.search(text) and (_SENSITIVE.search(text) or _TOOL.search(text))
+    )
+    if not happened or _QUESTION_START.match(text) or _CONDITIONAL.search(text):
+        return False
+    return not (text.rstrip().endswith("?") and _PERMISSION.search(text))
+
+
+def tool_named(text: str) -> str | None:
+    """The AI tool a message names, e.g. "ChatGPT" for "pasted it into chat gpt"."""
+    match = _TOOL.search(text)
+    return TOOLS[match.group(1).lower()] if match else None
