@@ -280,7 +280,7 @@ class Assistant:
 
     async def _answer(self, message: Message) -> Reply:
         def answer_and_record() -> tuple[Answer, str | None]:
-            answer = self.engine.answerer.answer(message.text)
+            answer = self.engine.answerer.answer(message.text[: self.handoff.max_chars])
             record = AnswerRecord(
                 platform=message.platform,
                 asker_key=asker_key(message),

@@ -74,17 +74,10 @@ def handle_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def handle_chat(args: argparse.Namespace, settings: Settings) -> int:
-    engine = ready_engine(args, settings)
-    print("Ask about the GenAI policy. An empty line or Ctrl-D ends the session.", file=sys.stderr)
-    while True:
-        try:
-            question = input("you> ")
-        except EOFError:
-            return 0
-        if not question.strip():
-            return 0
-        print(format_answer(engine.answerer.answer(question[:MAX_QUESTION_CHARS])))
-        print()
+    # Through Assistant.handle, so the terminal reaches incidents, feedback and hand-offs too.
+    from adapters.cli.chat import run as run_chat
+
+    return run_chat(ready_engine(args, settings))
 
 
 def handle_eval(args: argparse.Namespace, settings: Settings) -> int:

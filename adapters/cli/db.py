@@ -1,0 +1,73 @@
+"""``policybot db``: the hand-off store's schema and housekeeping.
+
+``upgrade`` applies pending migrations (the server also does this when it starts);
+``status`` shows the revision and the notifications waiting for delivery; ``prune`` deletes
+what is kept only for a while (delivery claims, old answers, sent notifications), e.g. from
+a daily cron job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from bot.delivery import pending_count
+from bot.settings import Settings
+from bot.store import connect, open_store
+from bot.store.migrate import current_revision, head_revision, upgrade
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("db", help="the hand-off database: upgrade, status, prune")
+    commands = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    commands.add_parser("upgrade", help="apply pending migrations").set_defaults(
+        handler=handle_upgrade
+    )
+    commands.add_parser("status", help="schema revision and pending notifications").set_defaults(
+        handler=handle_status
+    )
+    commands.add_parser(
+        "prune", help="delete expired claims, answers and notifications"
+    ).set_defaults(handler=handle_prune)
+
+
+def handle_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    engine = connect(settings.resolved_database_url)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"already at revision {after}")
+    else:
+        print(f"upgraded from {before or 'an empty database'} to revision {after}")
+    return 0
+
+
+def handle_status(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings, upgrade=False)
+    try:
+        revision = current_revision(store.engine)
+        pending = pending_count(store) if revision is not None else 0
+    finally:
+        store.close()
+    print(
+        json.dumps(
+            {
+                "dialect": store.dialect,
+                "revision": revision,
+                "head": head_revision(),
+                "pending_notifications": pending,
+            }
+        )
+    )
+    return 0
+
+
+def handle_prune(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings)
+    try:
+        print(json.dumps(store.prune()))
+    finally:
+        store.close()
+    return 0
