@@ -55,31 +55,44 @@ class WebNotifier(Notifier):
 
 
 def handoff_services(app: web.Application, context: ServerContext) -> HandoffServices:
-    """The process's hand-off services, built (and their delivery loop started) once."""
+    """The process's hand-off services: the assistant's own when it is wired to the store,
+    else built here once; the retry loop of notification delivery is started once too."""
     services = context.extras.get(EXTRAS_KEY)
     if isinstance(services, HandoffServices):
         return services
-    store = open_store(context.settings)
-    notifiers = Notifiers()
-    relay = OutboxRelay(store, notifiers)
-    services = HandoffServices(
-        store=store,
-        handoff=Handoff(store, context.settings),
-        desk=SupportDesk(
-            SupportQueue(store, context.settings), relay, embedder=context.engine.embedder
-        ),
-        relay=relay,
-        notifiers=notifiers,
-    )
+    assistant = context.assistant
+    owned = getattr(assistant, "desk", None) is None
+    if not owned:
+        services = HandoffServices(
+            store=assistant.store,
+            handoff=assistant.handoff,
+            desk=assistant.desk,
+            relay=assistant.deliveries,
+            notifiers=assistant.notifiers,
+        )
+    else:
+        store = open_store(context.settings)
+        notifiers = Notifiers()
+        relay = OutboxRelay(store, notifiers)
+        services = HandoffServices(
+            store=store,
+            handoff=Handoff(store, context.settings),
+            desk=SupportDesk(
+                SupportQueue(store, context.settings), relay, embedder=context.engine.embedder
+            ),
+            relay=relay,
+            notifiers=notifiers,
+        )
     context.extras[EXTRAS_KEY] = services
 
     async def deliver(_: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(relay.run(interval=DELIVERY_INTERVAL_SECONDS))
+        task = asyncio.create_task(services.relay.run(interval=DELIVERY_INTERVAL_SECONDS))
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        store.close()
+        if owned:
+            services.store.close()
 
     app.cleanup_ctx.append(deliver)
     return services

@@ -46,6 +46,10 @@ def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
+def short(value: datetime | None) -> str:
+    return value.strftime("%m-%d %H:%M") if value else "—"
+
+
 def make_environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("adapters.web", "templates"),
@@ -55,7 +59,7 @@ def make_environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals.update(prefix=PREFIX, Role=Role)
-    env.filters.update(answer_html=answer_html, paragraphs=paragraphs, when=when)
+    env.filters.update(answer_html=answer_html, paragraphs=paragraphs, when=when, short=short)
     return env
 
 

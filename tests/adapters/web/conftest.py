@@ -6,6 +6,7 @@ session's ingested engine; tests that change the index build their own engine.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -69,8 +70,10 @@ async def start_console(tmp_path: Path, engine: Engine) -> AsyncIterator[StartCo
     async def start(
         *, engine_: Engine | None = None, web: WebSettings | None = None, **settings: object
     ) -> ConsoleHarness:
-        used = engine_ or engine
-        core = used.settings.model_copy(update={"data_dir": tmp_path / "data", **settings})
+        shared = engine_ or engine
+        core = shared.settings.model_copy(update={"data_dir": tmp_path / "data", **settings})
+        # The same model and index, with this test's settings (its own database).
+        used = dataclasses.replace(shared, settings=core)
         context = ServerContext(settings=core, engine=used, assistant=Assistant(used))
         web_settings = web or WebSettings(_env_file=None)
 

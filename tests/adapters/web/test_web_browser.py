@@ -184,3 +184,56 @@ def test_an_admin_uploads_an_edited_policy_and_the_answer_changes(page, live, tm
     page.goto("/console/admin")
     row = page.locator("tr", has_text="Harbourview")
     assert "2.1" in row.inner_text()
+
+
+def test_feedback_and_ask_a_person_from_an_answer(page):
+    turn = ask(page, "Can I use ChatGPT to draft work emails?")
+    turn.get_by_placeholder("What was wrong? (optional)").fill("it did not mention Copilot")
+    turn.get_by_role("button", name="Not helpful").click()
+    assert "support team will look at this answer" in turn.locator(".done").inner_text()
+    other = ask(page, "What is on the canteen menu on Friday?")
+    other.get_by_role("button", name="Ask a person").click()
+    assert re.search(r"ESC-\d{4}-\d{4}", other.locator(".done").inner_text())
+
+
+def test_report_an_incident_then_support_claims_and_resolves_it(browser, live):
+    employee = browser.new_context(base_url=live.url)
+    page = employee.new_page()
+    turn = ask(page, "Can I paste a customer's HKID number into ChatGPT?")
+    turn.get_by_role("link", name="Report an AI incident").click()
+    page.get_by_label("What happened? (required)").fill(
+        "I pasted a customer list with phone numbers into ChatGPT"
+    )
+    page.get_by_label("Which AI tool?").fill("ChatGPT (personal account)")
+    page.get_by_label("Is it contained?").select_option("not sure")
+    shot(page, "incident-form")
+    page.get_by_role("button", name="Send the report").click()
+    reference = page.locator(".reference").inner_text()
+    assert re.fullmatch(r"INC-\d{4}-\d{4}", reference)
+    assert page.locator("details").count() >= 1  # the policy's cited guidance
+    shot(page, "incident-reported")
+
+    staff = browser.new_context(base_url=live.url, viewport={"width": 1100, "height": 900})
+    desk = staff.new_page()
+    sign_in(desk, "sam")
+    assert desk.url.endswith("/console/support")
+    row = desk.locator(f'tr[data-reference="{reference}"]')
+    assert row.locator(".state").inner_text() == "open"
+    shot(desk, "support-queue")
+    row.get_by_role("link", name=reference).click()
+    desk.get_by_role("button", name="Claim").click()
+    assert "Done: claim." in desk.content()
+    desk.get_by_label("Resolution note (sent to the reporter)").fill(
+        "Deleted the conversation with the vendor; no further action."
+    )
+    desk.get_by_role("button", name="Resolve").click()
+    assert desk.locator("h1 .state").inner_text() == "resolved"
+    trail = desk.locator("table.audit").inner_text()
+    assert "claimed" in trail and "resolved" in trail and "sam" in trail
+    shot(desk, "ticket")
+
+    page.goto("/console/")
+    mine = page.locator("table.mine")
+    assert reference in mine.inner_text() and "resolved" in mine.inner_text()
+    employee.close()
+    staff.close()
