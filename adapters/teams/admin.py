@@ -73,6 +73,7 @@ async def set_support_channel(runtime: TeamsRuntime, turn_context: TurnContext) 
         text = "Send `admin support-channel` in the Teams channel where tickets should go."
     else:
         runtime.support.set_from(activity)
+        runtime.serve_support_channel()
         text = "Done: incidents, escalations and negative feedback will be posted here."
     await send(turn_context, payloads.text_activity(text))
 

@@ -18,9 +18,10 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ChannelAccount
 
 from adapters.teams import payloads
-from adapters.teams.connector import send
+from adapters.teams.connector import send, serialize_reference
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
+from adapters.teams.tickets import TeamsTickets
 from bot.assistant import Assistant
 from bot.models import Message
 
@@ -78,6 +79,7 @@ class PolicyTeamsBot(TeamsActivityHandler):
         self.typing_delay = typing_delay
         self.typing_interval = typing_interval
         self.admin_commands: dict[str, AdminCommand] = {}
+        self.tickets = TeamsTickets(assistant)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         self.support.learn(turn_context.activity)
@@ -102,13 +104,17 @@ class PolicyTeamsBot(TeamsActivityHandler):
             platform=PLATFORM,
             conversation_id=activity.conversation.id,
             message_id=activity.id,
+            conversation_ref=serialize_reference(TurnContext.get_conversation_reference(activity)),
+            display_name=activity.from_property.name,
         )
         work = self.assistant.handle(message)
         # Teams shows typing indicators in personal and group chats, not in channels.
         if activity.conversation.conversation_type != "channel":
             work = self.while_typing(turn_context, work)
         reply = await work
-        await send(turn_context, payloads.answer_activity(reply, question=text))
+        sent = await send(turn_context, payloads.answer_activity(reply, question=text))
+        if reply.answer_id and sent is not None and sent.id:
+            await self.tickets.link_answer(reply.answer_id, activity.conversation.id, sent.id)
 
     async def while_typing(self, turn_context: TurnContext, work: Awaitable[T]) -> T:
         """Await ``work`` while Teams shows the bot typing.
@@ -153,15 +159,13 @@ class PolicyTeamsBot(TeamsActivityHandler):
         return await super().on_invoke_activity(turn_context)
 
     async def on_feedback(self, turn_context: TurnContext, feedback: payloads.Feedback) -> None:
-        log.info(
-            "teams: feedback %s on %s",
-            "helpful" if feedback.helpful else "not helpful",
-            feedback.answer_activity_id,
-        )
+        await self.tickets.feedback(turn_context, feedback)
 
     async def on_card_submit(self, turn_context: TurnContext, submit: payloads.CardSubmit) -> None:
+        if await self.tickets.card_submit(turn_context, submit):
+            return
         log.info("teams: card action %r has no handler", submit.name)
-        await send(turn_context, payloads.text_activity("That button is not available yet."))
+        await send(turn_context, payloads.text_activity("That button is not available here."))
 
     def is_admin(self, activity: Activity) -> bool:
         sender = activity.from_property

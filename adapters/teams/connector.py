@@ -161,6 +161,9 @@ async def post_proactive(
     sent: list[ResourceResponse | None] = []
 
     async def deliver(context: TurnContext) -> None:
+        # The continuation activity gets a random id, which would make this a reply to a
+        # message that does not exist; keep the reference's own (None: a new thread).
+        context.activity.id = reference.activity_id
         sent.append(await send(context, payload))
 
     await adapter.continue_conversation(reference, deliver, bot_app_id=app_id)

@@ -8,10 +8,9 @@ with the same activity id. The first delivery claims the id; a repeat is acknowl
 
 from __future__ import annotations
 
-import inspect
-import time
+import asyncio
+import hashlib
 from abc import ABC, abstractmethod
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
@@ -20,6 +19,8 @@ from botbuilder.schema import Activity, ActivityTypes
 
 PLATFORM = "teams"
 DEDUPED_TYPES = (ActivityTypes.message, ActivityTypes.invoke)
+# processed_events.event_id is VARCHAR(255); longer keys are stored as their SHA-256.
+MAX_EVENT_ID = 255
 
 
 class DeliveryClaims(ABC):
@@ -30,43 +31,17 @@ class DeliveryClaims(ABC):
         """Return True for the first claim of ``(platform, event_id)``, False for every repeat."""
 
 
-class InMemoryDeliveryClaims(DeliveryClaims):
-    """Claims held in this process: right for one process, wrong behind a load balancer.
+class StoreDeliveryClaims(DeliveryClaims):
+    """Claims in the database (``Store.claim_delivery``: a primary key), shared by every
+    process behind a load balancer; the blocking call runs in a worker thread."""
 
-    Keeps ids for ``ttl_seconds`` (Teams stops retrying well within a minute) and at most
-    ``max_entries`` of them, oldest dropped first.
-    """
-
-    def __init__(self, *, ttl_seconds: float = 3600.0, max_entries: int = 100_000) -> None:
-        self.ttl_seconds = ttl_seconds
-        self.max_entries = max_entries
-        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+    def __init__(self, claim_delivery: Callable[[str, str], bool]) -> None:
+        self._claim_delivery = claim_delivery
 
     async def claim(self, platform: str, event_id: str) -> bool:
-        now = time.monotonic()
-        while self._seen and (
-            len(self._seen) >= self.max_entries
-            or next(iter(self._seen.values())) < now - self.ttl_seconds
-        ):
-            self._seen.popitem(last=False)
-        key = (platform, event_id)
-        if key in self._seen:
-            return False
-        self._seen[key] = now
-        return True
-
-
-class FunctionDeliveryClaims(DeliveryClaims):
-    """Adapts a ``claim(platform, event_id) -> bool`` function (sync or async) to the port."""
-
-    def __init__(self, claim: Callable[[str, str], bool | Awaitable[bool]]) -> None:
-        self._claim = claim
-
-    async def claim(self, platform: str, event_id: str) -> bool:
-        result = self._claim(platform, event_id)
-        if inspect.isawaitable(result):
-            result = await result
-        return bool(result)
+        if len(event_id) > MAX_EVENT_ID:
+            event_id = hashlib.sha256(event_id.encode()).hexdigest()
+        return await asyncio.to_thread(self._claim_delivery, platform, event_id)
 
 
 def event_id(activity: Activity) -> str | None:

@@ -19,9 +19,15 @@ from adapters.teams import payloads
 from adapters.teams.admin import register_admin_commands
 from adapters.teams.bot import PolicyTeamsBot
 from adapters.teams.connector import TeamsCloudAdapter, build_adapter, send
-from adapters.teams.dedupe import DedupeMiddleware, DeliveryClaims, InMemoryDeliveryClaims
+from adapters.teams.dedupe import (
+    DedupeMiddleware,
+    DeliveryClaims,
+    StoreDeliveryClaims,
+)
+from adapters.teams.notifier import TeamsNotifier, TicketCards
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
+from bot.delivery import Notifiers
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,14 @@ class TeamsRuntime:
     bot: PolicyTeamsBot
     claims: DeliveryClaims
     support: SupportChannel
+    notifiers: Notifiers
+    notifier: TeamsNotifier | None = None
+
+    def serve_support_channel(self) -> None:
+        """Post ticket cards from now on; only once a support channel is known, so a
+        missing one never fails the deliveries of other platforms' notifiers."""
+        if self.notifier is not None:
+            self.notifiers.register(self.notifier, support=True)
 
 
 def setup(
@@ -62,14 +76,29 @@ def setup(
         )
     adapter = build_adapter(settings)
     adapter.on_turn_error = on_turn_error
-    claims = claims or InMemoryDeliveryClaims()
+    assistant = context.assistant
+    claims = claims or StoreDeliveryClaims(assistant.store.claim_delivery)
     adapter.use(DedupeMiddleware(claims))
     support = SupportChannel(settings, context.settings.data_dir)
-    bot = PolicyTeamsBot(context.assistant, settings, support)
+    bot = PolicyTeamsBot(assistant, settings, support)
     runtime = TeamsRuntime(
-        settings=settings, adapter=adapter, bot=bot, claims=claims, support=support
+        settings=settings,
+        adapter=adapter,
+        bot=bot,
+        claims=claims,
+        support=support,
+        notifiers=assistant.notifiers,
     )
     register_admin_commands(runtime, context)
+    runtime.notifier = TeamsNotifier(runtime, TicketCards(context.settings.data_dir))
+    assistant.notifiers.register(runtime.notifier)
+    if support.reference() is not None:
+        runtime.serve_support_channel()
+    else:
+        log.warning(
+            "teams: no support channel yet: set POLICYBOT_TEAMS_SUPPORT_CONVERSATION or "
+            "send 'admin support-channel' in it"
+        )
     context.extras[RUNTIME_KEY] = runtime
     app.router.add_post(ROUTE, handler(adapter, bot))
 

@@ -92,23 +92,34 @@ def answer_activity(reply: Reply, *, question: str | None = None) -> Payload:
     activity: Payload = {"type": "message", "text": reply.text, "textFormat": "markdown"}
     if reply.notices:
         activity["text"] = "\n\n".join([reply.text, *reply.notices])
-    if reply.ai_generated:
-        activity["entities"] = [ai_message_entity(reply.citations, reply.text)]
+    if reply.ai_generated or reply.citations:
+        entity = ai_message_entity(reply.citations, reply.text)
+        if not reply.ai_generated:  # cited template text (e.g. an incident receipt)
+            del entity["additionalType"]
+        activity["entities"] = [entity]
     if Action.FEEDBACK in reply.actions:
         activity["channelData"] = {"feedbackLoopEnabled": True}
-    card = actions_card(reply.actions, question=question)
+    card = actions_card(reply.actions, question=question, answer_id=reply.answer_id)
     if card is not None:
         activity["attachments"] = [card]
     return activity
 
 
-def actions_card(actions: Iterable[Action], *, question: str | None = None) -> Payload | None:
-    """Buttons for "Report an AI incident" and "Ask a person", or None if neither applies."""
+def actions_card(
+    actions: Iterable[Action], *, question: str | None = None, answer_id: str | None = None
+) -> Payload | None:
+    """Buttons for "Report an AI incident" and "Ask a person", or None if neither applies.
+
+    "Ask a person" carries the stored answer's id (the support team sees the bot's attempt)
+    and the question (enough on its own when the answer was not stored).
+    """
     buttons = []
+    actions = tuple(actions)
     if Action.REPORT_INCIDENT in actions:
         buttons.append(submit_action("Report an AI incident", Action.REPORT_INCIDENT.value))
     if Action.ASK_PERSON in actions:
-        data = {"question": question} if question else {}
+        data = {"question": question, "answer_id": answer_id}
+        data = {k: v for k, v in data.items() if v}
         buttons.append(submit_action("Ask a person", Action.ASK_PERSON.value, **data))
     if not buttons:
         return None
@@ -277,9 +288,17 @@ def form_card(
             element["value"] = values[f.id]
         body.append(element)
         if errors.get(f.id):
-            body.append(_error_block(errors[f.id]))
+            body.append(_error_block(field_error(errors[f.id])))
     action = submit_action(submit_title, submit, **dict(extra_data or {}))
     return adaptive_card(body, actions=[action])
+
+
+def field_error(reason: str) -> str:
+    """A core reason ("is empty; please fill it in") as a sentence under its input."""
+    reason = reason.strip()
+    if reason.startswith(("is ", "must ", "has ")):
+        return f"This answer {reason}."
+    return reason[:1].upper() + reason[1:]
 
 
 def _error_block(message: str) -> Payload:
@@ -357,3 +376,39 @@ def ingest_report_text(report: Mapping[str, Any]) -> str:
         lines.append(f"{len(failed)} file(s) failed and kept their previous version:")
         lines.extend(f"- {f['path']}: {f['error']}" for f in failed)
     return "\n\n".join(lines)
+
+
+INCIDENT_SUBMIT = "incident_submit"
+
+
+def incident_card(
+    fields: Sequence[FormField],
+    *,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> Payload:
+    """The "Report an AI incident" form; shown again with ``errors`` until it is valid."""
+    return form_card(
+        "Report an AI incident",
+        fields,
+        submit=INCIDENT_SUBMIT,
+        submit_title="Send to the support team",
+        intro=(
+            "The support team needs these to respond. Describe the data involved; "
+            "please don't paste the data itself."
+        ),
+        values=values,
+        errors=errors,
+    )
+
+
+def form_values(data: Mapping[str, Any], fields: Sequence[FormField]) -> dict[str, str]:
+    """The inputs of a submitted form, as text (Teams omits inputs left empty)."""
+    return {f.id: str(data.get(f.id) or "").strip() for f in fields}
+
+
+def submitted_card(title: str, lines: Sequence[str]) -> Payload:
+    """What a form turns into once sent: a read-only receipt, so it cannot be sent twice."""
+    body: list[Payload] = [{"type": "TextBlock", "text": title, "weight": "Bolder"}]
+    body.extend({"type": "TextBlock", "text": line, "wrap": True} for line in lines)
+    return adaptive_card(body)

@@ -24,6 +24,7 @@ from adapters.teams.endpoint import TeamsRuntime
 from adapters.teams.settings import TeamsSettings
 from bot.assistant import Assistant
 from bot.runtime import Engine
+from bot.store import open_store
 from tests.adapters.teams.fake_connector import FakeConnector
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "teams"
@@ -50,6 +51,23 @@ class TeamsHarness:
     def runtime(self) -> TeamsRuntime:
         return self.context.extras["teams"]
 
+    @property
+    def assistant(self) -> Assistant:
+        return self.context.assistant
+
+    async def post_and_deliver(
+        self, data: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """Post, then wait for the notifications the core delivers in the background."""
+        result = await self.post(data, headers)
+        await self.assistant.flush_notifications()
+        return result
+
+    async def close(self) -> None:
+        await self.client.close()
+        await self.assistant.flush_notifications()
+        self.assistant.store.close()
+
     async def post(
         self, data: dict[str, Any], headers: dict[str, str] | None = None
     ) -> tuple[int, bytes]:
@@ -67,11 +85,15 @@ async def connector() -> AsyncIterator[FakeConnector]:
 
 
 async def start_harness(
-    engine: Engine, connector: FakeConnector, settings: TeamsSettings, data_dir: Path
+    engine: Engine,
+    connector: FakeConnector,
+    settings: TeamsSettings,
+    data_dir: Path,
 ) -> TeamsHarness:
-    """The server on loopback; ``data_dir`` keeps what the adapter learns (support channel)."""
+    """The server on loopback, with its own store and data folder in ``data_dir``."""
     core = engine.settings.model_copy(update={"data_dir": data_dir})
-    context = ServerContext(settings=core, engine=engine, assistant=Assistant(engine))
+    assistant = Assistant(engine, store=open_store(core))
+    context = ServerContext(settings=core, engine=engine, assistant=assistant)
     app = create_app(context, [partial(teams.setup, settings=settings)])
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
@@ -85,4 +107,4 @@ async def harness(
     settings = TeamsSettings(_env_file=None, app_id=None, admins=frozenset({ADMIN_AAD_ID}))
     started = await start_harness(engine, connector, settings, tmp_path)
     yield started
-    await started.client.close()
+    await started.close()

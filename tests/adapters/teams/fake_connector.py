@@ -26,6 +26,7 @@ class Call:
     conversation_id: str
     activity_id: str | None
     body: dict[str, Any]
+    returned_id: str | None = None
     received_at: float = field(default_factory=time.perf_counter, compare=False)
 
     @property
@@ -84,12 +85,11 @@ class FakeConnector:
         conversation_id = parts[0]
         activity_id = parts[2] if len(parts) > 2 and parts[1] == "activities" else None
         body = await request.json() if request.can_read_body else {}
+        returned = activity_id if request.method == "PUT" else f"bot-activity-{next(self._ids)}"
         async with self._changed:
-            self.calls.append(Call(request.method, conversation_id, activity_id, body))
+            self.calls.append(Call(request.method, conversation_id, activity_id, body, returned))
             self._changed.notify_all()
-        if request.method == "PUT":
-            return web.json_response({"id": activity_id})
-        return web.json_response({"id": f"bot-activity-{next(self._ids)}"})
+        return web.json_response({"id": returned})
 
     def sent(self, kind: str | None = "message") -> list[Call]:
         """Activities the bot sent (POSTs), optionally of one type."""

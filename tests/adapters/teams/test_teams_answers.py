@@ -134,7 +134,7 @@ async def test_with_an_app_id_a_request_without_a_token_is_refused(engine, conne
         status, _ = await secured.post(activity("personal_message"))
         invoke_status, _ = await secured.post(activity("feedback_invoke"))
     finally:
-        await secured.client.close()
+        await secured.close()
 
     assert (status, invoke_status) == (401, 401)
     assert connector.calls == []

@@ -50,7 +50,7 @@ async def test_admin_reingest_posts_the_report_when_done(connector, tmp_path: Pa
         status, _ = await admin.post(activity("personal_message", text="admin reingest"))
         calls = await connector.wait_for(lambda calls: len(calls) >= 2)
     finally:
-        await admin.client.close()
+        await admin.close()
 
     assert status == 201
     ack, report = calls

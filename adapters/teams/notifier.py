@@ -1,0 +1,139 @@
+"""The Teams side of :class:`bot.ports.Notifier`: reporters' chats and the support channel.
+
+A ticket's card is posted once to the support channel and then updated in place on every
+change (claim, resolve, reopen), wherever the change was made: a Teams button, the web
+console or ``policybot tickets`` in a shell. Delivery is at-least-once, so posting is keyed
+by ticket reference: a repeat updates the card instead of posting a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from adapters.teams import payloads
+from adapters.teams.connector import deserialize_reference, post_proactive, update_proactive
+from bot.ports import Notifier, Reporter
+from bot.tickets import Ticket, TicketKind, TicketState
+
+if TYPE_CHECKING:
+    from adapters.teams.endpoint import TeamsRuntime
+
+log = logging.getLogger(__name__)
+
+KIND_TITLES = {
+    TicketKind.INCIDENT: "AI incident",
+    TicketKind.ESCALATION: "Question for a person",
+    TicketKind.FEEDBACK: "Feedback",
+}
+DETAIL_LABELS = {
+    "tool": "Tool",
+    "data_involved": "Data involved",
+    "happened_at": "Happened",
+    "discovered_at": "Discovered",
+    "contained": "Contained",
+    "contact": "Contact",
+    "question": "Question",
+    "answer": "Bot's answer",
+    "comment": "Comment",
+    "note": "Note",
+}
+MAX_FACT_CHARS = 300
+
+
+def ticket_view(ticket: Ticket) -> payloads.TicketView:
+    """How a ticket reads on its support-channel card."""
+    status = ticket.state.value.capitalize()
+    if ticket.state is TicketState.OPEN and ticket.ack_due_at is not None:
+        due = ticket.ack_due_at.strftime("%d %b %H:%M UTC")
+        status += f" · {'OVERDUE since' if ticket.overdue else 'claim by'} {due}"
+    facts = [
+        ("Severity", ticket.severity.value),
+        ("Reported by", ticket.reporter.display_name or ticket.reporter.user_id),
+    ]
+    for key, label in DETAIL_LABELS.items():
+        value = ticket.details.get(key)
+        if isinstance(value, str) and value.strip():
+            facts.append((label, payloads.truncate(value, MAX_FACT_CHARS)))
+    notes = (f"Resolution: {ticket.resolution}",) if ticket.resolution else ()
+    return payloads.TicketView(
+        reference=ticket.reference,
+        kind=KIND_TITLES.get(ticket.kind, ticket.kind.value),
+        status=status,
+        summary=ticket.title,
+        facts=tuple(facts),
+        assignee=ticket.assignee,
+        can_claim=ticket.state is TicketState.OPEN,
+        can_resolve=ticket.state is not TicketState.RESOLVED,
+        notes=notes,
+    )
+
+
+class TicketCards:
+    """Which support-channel message shows which ticket (``DATA_DIR/teams/ticket-cards.json``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "teams" / "ticket-cards.json"
+        self._lock = asyncio.Lock()
+
+    def _load(self) -> dict[str, dict[str, str]]:
+        if not self.path.exists():
+            return {}
+        return json.loads(self.path.read_text(encoding="utf-8"))
+
+    def get(self, reference: str) -> dict[str, str] | None:
+        return self._load().get(reference)
+
+    async def remember(self, reference: str, conversation_id: str, activity_id: str) -> None:
+        async with self._lock:
+            cards = self._load()
+            cards[reference] = {"conversation": conversation_id, "activity": activity_id}
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(cards, handle)
+            os.replace(tmp, self.path)
+
+
+class TeamsNotifier(Notifier):
+    platform = "teams"
+
+    def __init__(self, runtime: TeamsRuntime, cards: TicketCards) -> None:
+        self.runtime = runtime
+        self.cards = cards
+
+    async def notify_reporter(self, reporter: Reporter, text: str) -> None:
+        if not reporter.conversation_ref:
+            raise LookupError(f"no Teams conversation to reach {reporter.user_id}")
+        await post_proactive(
+            self.runtime.adapter,
+            deserialize_reference(reporter.conversation_ref),
+            payloads.text_activity(text),
+            app_id=self.runtime.settings.app_id,
+        )
+
+    async def post_ticket(self, ticket: object, *, event: str) -> None:
+        assert isinstance(ticket, Ticket)
+        reference = self.runtime.support.reference()
+        if reference is None:
+            raise LookupError(
+                "no Teams support channel: set POLICYBOT_TEAMS_SUPPORT_CONVERSATION or send "
+                "'admin support-channel' in it"
+            )
+        card = payloads.card_activity(payloads.ticket_card(ticket_view(ticket)))
+        app_id = self.runtime.settings.app_id
+        posted = self.cards.get(ticket.reference)
+        if posted is not None and posted["conversation"] == reference.conversation.id:
+            await update_proactive(
+                self.runtime.adapter, reference, posted["activity"], card, app_id=app_id
+            )
+            return
+        activity_id = await post_proactive(self.runtime.adapter, reference, card, app_id=app_id)
+        if activity_id:
+            await self.cards.remember(ticket.reference, reference.conversation.id, activity_id)
+        log.info("teams: posted %s (%s) to the support channel", ticket.reference, event)
