@@ -61,7 +61,7 @@ class Reingest:
             log.exception("teams: could not post the re-ingestion report")
 
     async def wait(self, app: web.Application | None = None) -> None:
-        """Let a running ingest finish (at server shutdown, or in tests)."""
+        """Let a running ingest finish before the server shuts down."""
         if self.task is not None:
             await asyncio.gather(self.task, return_exceptions=True)
 
@@ -78,8 +78,12 @@ async def set_support_channel(runtime: TeamsRuntime, turn_context: TurnContext) 
     await send(turn_context, payloads.text_activity(text))
 
 
-def register_admin_commands(runtime: TeamsRuntime, context: ServerContext) -> None:
-    runtime.bot.admin_commands["reingest"] = Reingest(runtime, context)
+def register_admin_commands(
+    app: web.Application, runtime: TeamsRuntime, context: ServerContext
+) -> None:
+    reingest = Reingest(runtime, context)
+    app.on_cleanup.append(reingest.wait)
+    runtime.bot.admin_commands["reingest"] = reingest
     runtime.bot.admin_commands["support-channel"] = lambda turn_context, argument: (
         set_support_channel(runtime, turn_context)
     )

@@ -79,7 +79,7 @@ class PolicyTeamsBot(TeamsActivityHandler):
         self.typing_delay = typing_delay
         self.typing_interval = typing_interval
         self.admin_commands: dict[str, AdminCommand] = {}
-        self.tickets = TeamsTickets(assistant)
+        self.tickets = TeamsTickets(assistant, support)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         self.support.learn(turn_context.activity)

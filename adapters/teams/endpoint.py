@@ -89,7 +89,7 @@ def setup(
         support=support,
         notifiers=assistant.notifiers,
     )
-    register_admin_commands(runtime, context)
+    register_admin_commands(app, runtime, context)
     runtime.notifier = TeamsNotifier(runtime, TicketCards(context.settings.data_dir))
     assistant.notifiers.register(runtime.notifier)
     if support.reference() is not None:

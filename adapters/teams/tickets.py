@@ -20,7 +20,7 @@ from botbuilder.core import TurnContext
 from adapters.teams import payloads
 from adapters.teams.connector import send, serialize_reference, update
 from adapters.teams.dedupe import event_id
-from adapters.teams.support import channel_id
+from adapters.teams.support import SupportChannel, channel_id
 from bot.errors import HandoffError
 from bot.incident import INCIDENT_FORM
 from bot.models import Action, Reply
@@ -62,8 +62,9 @@ def idempotency_key(turn_context: TurnContext) -> str | None:
 class TeamsTickets:
     """Routes our card actions to the assistant; ``assistant`` is the server's one."""
 
-    def __init__(self, assistant: Any) -> None:
+    def __init__(self, assistant: Any, support: SupportChannel) -> None:
         self.assistant = assistant
+        self.support = support
 
     async def link_answer(self, answer_id: str, conversation_id: str, activity_id: str) -> None:
         await self.assistant.link_answer(
@@ -159,7 +160,16 @@ class TeamsTickets:
         submit: payloads.CardSubmit,
         act: Callable[[str, str], Awaitable[Ticket]],
     ) -> None:
-        """Claim or resolve from the card; the desk's delivery then updates the card."""
+        """Claim or resolve from the card; the desk's delivery then updates the card.
+
+        Only from the support channel: whoever can see that channel is support staff.
+        """
+        if not self.support.is_support(turn_context.activity):
+            await send(
+                turn_context,
+                payloads.text_activity("Claim and Resolve work only in the support channel."),
+            )
+            return
         reference = str(submit.data.get("ticket") or "")
         actor = turn_context.activity.from_property.name or reporter_of(turn_context).user_id
         try:

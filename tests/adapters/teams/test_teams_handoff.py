@@ -220,3 +220,28 @@ async def test_ask_a_person_opens_an_escalation(desk_harness: TeamsHarness, stor
         for c in desk_harness.connector.sent()
         if c.conversation_id == PERSONAL
     )
+
+
+async def test_claim_is_refused_outside_the_support_channel(
+    desk_harness: TeamsHarness, store: Store
+):
+    await desk_harness.post_and_deliver(
+        activity(
+            "card_submit",
+            value={
+                "policybot": "incident_submit",
+                "what_happened": "Shared a contract with a chatbot",
+                "data_involved": "Client names",
+                "happened_at": "Monday",
+                "contained": "Yes",
+            },
+        )
+    )
+    [ticket] = tickets(store)
+
+    await desk_harness.post(
+        activity("card_submit", value={"policybot": "claim", "ticket": ticket.reference})
+    )
+
+    assert "only in the support channel" in desk_harness.connector.sent()[-1].text
+    assert tickets(store)[0].state == "open"
