@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -91,7 +91,7 @@ class Store:
         with self._sessions.begin() as session:
             yield session
 
-    def insert(self, table: sa.Table) -> Any:
+    def insert(self, table: sa.FromClause) -> Any:
         """The dialect's INSERT construct (it has ``on_conflict_do_*``) for ``table``."""
         return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
 
@@ -154,7 +154,7 @@ class Store:
                     sa.delete(ConversationRow).where(ConversationRow.expires_at < now),
                 ),
             ):
-                removed[name] = session.execute(statement).rowcount
+                removed[name] = cast("sa.CursorResult[Any]", session.execute(statement)).rowcount
         return removed
 
     def close(self) -> None:
