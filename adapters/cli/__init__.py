@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from adapters.cli import ask, coverage, db, gaps, ingest, serve, tickets, users
+from adapters.cli import ask, coverage, db, gaps, ingest, serve, teams, tickets, users
 from bot.errors import ConfigurationError, PolicyBotError
 from bot.settings import Settings
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
-COMMAND_MODULES = [ingest, ask, serve, users, coverage, tickets, gaps, db]
+COMMAND_MODULES = [ingest, ask, serve, users, coverage, tickets, gaps, db, teams]
 
 
 def build_parser() -> argparse.ArgumentParser:
