@@ -1,10 +1,9 @@
 """The hand-off service as the console uses it, and the web platform's notifier.
 
-One set of hand-off services per process, kept in ``ServerContext.extras["handoff"]``:
-whichever adapter's ``setup`` runs first builds it on the configured store, the others
-reuse it. The console adds its :class:`WebNotifier`: a web visitor has no chat to push to,
-so a message for them is marked delivered and they read their tickets' state on the chat
-page instead.
+The assistant owns the hand-off wiring (store, service, desk, notifiers, relay); the
+console keeps a view of it in ``ServerContext.extras["handoff"]``. It adds its
+:class:`WebNotifier`: a web visitor has no chat to push to, so a message for them is
+marked delivered and they read their tickets' state on the chat page instead.
 """
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ from bot.delivery import Notifiers, OutboxRelay
 from bot.desk import SupportDesk
 from bot.handoff import Handoff
 from bot.ports import Notifier, Reporter
-from bot.queue import SupportQueue
-from bot.store import Store, open_store
+from bot.store import Store
 from bot.tickets import TicketQuery, TicketState
 
 PLATFORM = "web"
@@ -55,34 +53,19 @@ class WebNotifier(Notifier):
 
 
 def handoff_services(app: web.Application, context: ServerContext) -> HandoffServices:
-    """The process's hand-off services: the assistant's own when it is wired to the store,
-    else built here once; the retry loop of notification delivery is started once too."""
+    """The assistant's hand-off wiring, and the loop that retries notification delivery
+    (started once per process, whichever adapter asks first)."""
     services = context.extras.get(EXTRAS_KEY)
     if isinstance(services, HandoffServices):
         return services
     assistant = context.assistant
-    owned = getattr(assistant, "desk", None) is None
-    if not owned:
-        services = HandoffServices(
-            store=assistant.store,
-            handoff=assistant.handoff,
-            desk=assistant.desk,
-            relay=assistant.deliveries,
-            notifiers=assistant.notifiers,
-        )
-    else:
-        store = open_store(context.settings)
-        notifiers = Notifiers()
-        relay = OutboxRelay(store, notifiers)
-        services = HandoffServices(
-            store=store,
-            handoff=Handoff(store, context.settings),
-            desk=SupportDesk(
-                SupportQueue(store, context.settings), relay, embedder=context.engine.embedder
-            ),
-            relay=relay,
-            notifiers=notifiers,
-        )
+    services = HandoffServices(
+        store=assistant.store,
+        handoff=assistant.handoff,
+        desk=assistant.desk,
+        relay=assistant.deliveries,
+        notifiers=assistant.notifiers,
+    )
     context.extras[EXTRAS_KEY] = services
 
     async def deliver(_: web.Application) -> AsyncIterator[None]:
@@ -91,8 +74,6 @@ def handoff_services(app: web.Application, context: ServerContext) -> HandoffSer
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        if owned:
-            services.store.close()
 
     app.cleanup_ctx.append(deliver)
     return services

@@ -37,6 +37,12 @@ def answer_html(text: str, numbers: list[int], turn: str) -> Markup:
     return Markup(_MARKER.sub(link, str(escape(text))))
 
 
+def paragraphs_with_markers(text: str, numbers: list[int], turn: str) -> Markup:
+    """Paragraphs (blank-line separated) of a reply, each with its markers linked."""
+    parts = [part.strip() for part in re.split(r"\n\s*\n", text) if part.strip()]
+    return Markup("".join(f"<p>{answer_html(part, numbers, turn)}</p>" for part in parts))
+
+
 def paragraphs(text: str) -> Markup:
     parts = [part.strip() for part in re.split(r"\n\s*\n", text) if part.strip()]
     return Markup("".join(f"<p>{escape(part)}</p>" for part in parts))
@@ -59,7 +65,13 @@ def make_environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals.update(prefix=PREFIX, Role=Role)
-    env.filters.update(answer_html=answer_html, paragraphs=paragraphs, when=when, short=short)
+    env.filters.update(
+        answer_html=answer_html,
+        paragraphs=paragraphs,
+        paragraphs_with_markers=paragraphs_with_markers,
+        when=when,
+        short=short,
+    )
     return env
 
 
