@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +20,16 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.server import ServerContext
-from adapters.slack import commands, questions, web
-from adapters.slack.dedupe import ClaimDelivery, DedupeMiddleware, InMemoryClaims
+from adapters.slack import commands, interactions, questions, web
+from adapters.slack.dedupe import ClaimDelivery, DedupeMiddleware, store_claims
 from adapters.slack.settings import SlackSettings
+from adapters.slack.support import SlackNotifier
 from adapters.slack.work import BackgroundWork
 from bot.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
+
+ACK_THREADS = 4
 
 # auth.test errors that mean the token itself is wrong, not that Slack is unreachable.
 BAD_TOKEN_ERRORS = frozenset(
@@ -87,6 +91,9 @@ class SlackRuntime:
     client: AsyncWebClient
     authorize: SingleWorkspaceAuthorize
     claims: ClaimDelivery
+    notifier: SlackNotifier
+    # Threads for work on the acknowledgement path only (the delivery claim).
+    ack_executor: ThreadPoolExecutor
     work: BackgroundWork = field(default_factory=BackgroundWork)
 
     @property
@@ -106,7 +113,8 @@ def build_app(
     *,
     claims: ClaimDelivery | None = None,
 ) -> SlackRuntime:
-    """Build the Bolt app with every listener; nothing is contacted until start-up."""
+    """Build the Bolt app with every listener and register the Slack notifier with the core;
+    nothing is contacted until start-up. ``claims`` defaults to the hand-off store's."""
     client = web.build_client(settings.token, settings.api_url)
     authorize = SingleWorkspaceAuthorize(client, settings.token)
 
@@ -125,15 +133,22 @@ def build_app(
         logger=web.payload_safe_logger("adapters.slack.bolt"),
         name="policybot",
     )
+    ack_executor = ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="slack-ack")
     runtime = SlackRuntime(
         settings=settings,
         context=context,
         bolt=bolt,
         client=client,
         authorize=authorize,
-        claims=claims or InMemoryClaims(),
+        claims=claims or store_claims(context.assistant.store, ack_executor),
+        notifier=SlackNotifier(client, settings.support_channel),
+        ack_executor=ack_executor,
+    )
+    context.assistant.notifiers.register(
+        runtime.notifier, support=settings.support_channel is not None
     )
     bolt.use(DedupeMiddleware(runtime.claims))
     questions.register(bolt, runtime)
     commands.register(bolt, runtime)
+    interactions.register(bolt, runtime)
     return runtime

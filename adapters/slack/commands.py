@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import events, render
+from adapters.slack import events, interactions, render
 from bot.models import Message
+from bot.ports import Reporter
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackRuntime
@@ -27,6 +29,10 @@ COMMAND = "/genai-policy"
 NOT_ADMIN_TEXT = (
     "Sorry, only the bot's administrators can re-ingest the policies. If you think you "
     "should be one, ask them to add your Slack member id to POLICYBOT_SLACK_ADMINS."
+)
+FEEDBACK_USAGE_TEXT = (
+    "Write your feedback after the command, for example "
+    "`/genai-policy feedback the policy should allow Copilot for interns`."
 )
 REINGEST_STARTED_TEXT = "Re-ingesting the policy sources; I'll post the report here when done."
 REINGEST_RUNNING_TEXT = "A re-ingestion is already running; I'll post its report when it ends."
@@ -65,7 +71,10 @@ async def respond_reply(respond: AsyncRespond, message: Message, runtime: SlackR
     response = await respond(
         text=render.reply_text(reply),
         blocks=render.reply_blocks(
-            reply, action_value=render.encode_action_value(question=message.text)
+            reply,
+            action_value=render.encode_action_value(
+                answer_id=reply.answer_id, question=message.text
+            ),
         ),
         response_type="ephemeral",
         unfurl_links=False,
@@ -118,6 +127,40 @@ def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
     @bolt.command(COMMAND, matchers=[subcommand("help")])
     async def help_command(ack: AsyncAck) -> None:
         await ack(text=render.HELP_TEXT, response_type="ephemeral")
+
+    @bolt.command(COMMAND, matchers=[subcommand("report")])
+    async def report(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        channel = command.get("channel_id")
+        if not await interactions.open_incident_modal(
+            runtime, client, command["trigger_id"], channel
+        ):
+            await client.chat_postEphemeral(
+                channel=channel, user=command["user_id"], text=interactions.TRIGGER_EXPIRED_TEXT
+            )
+
+    @bolt.command(COMMAND, matchers=[subcommand("feedback")])
+    async def feedback(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        text = events.parse_command(command.get("text")).argument
+        if not text:
+            await ack(text=FEEDBACK_USAGE_TEXT, response_type="ephemeral")
+            return
+        await ack()
+        reporter = Reporter(
+            platform=events.PLATFORM,
+            user_id=command["user_id"],
+            conversation_ref=events.dm_channel(command.get("channel_id")),
+        )
+
+        async def send() -> None:
+            reply = await runtime.assistant.general_feedback(
+                reporter,
+                text,
+                idempotency_key=interactions.key("feedback", command.get("trigger_id")),
+            )
+            await interactions.tell(respond, reply)
+
+        runtime.work.spawn(send(), name="general_feedback")
 
     @bolt.command(COMMAND, matchers=[subcommand("ask")])
     async def ask(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:

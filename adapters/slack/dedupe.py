@@ -6,23 +6,26 @@ header), and may deliver the same event twice without that header. Bolt has no d
 own. Every event carries an ``event_id`` that is unique across workspaces, so the first
 delivery claims it and every repeat is acknowledged with 200 and dropped.
 
-The claim is a function ``(platform, event_id) -> bool`` so that the database-backed claim
-of the hand-off store (a unique key, shared by every server process) and the in-memory one
-below are interchangeable.
+The claim is a function ``(platform, event_id) -> bool``: by default the hand-off store's
+``claim_delivery`` (a primary key, so it holds across server processes); tests and other
+deployments may pass their own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.store import Store
 
 PLATFORM = "slack"
 RETRY_HEADER = "x-slack-retry-num"
@@ -32,31 +35,25 @@ ClaimDelivery = Callable[[str, str], bool | Awaitable[bool]]
 log = logging.getLogger(__name__)
 
 
-class InMemoryClaims:
-    """Claims held in this process: right for one process and for tests, wrong behind a
-    load balancer (use the store's ``claim_delivery`` there).
+def store_claims(store: Store, executor: Executor) -> ClaimDelivery:
+    """The hand-off store's ``claim_delivery`` (a primary key shared by every process), off
+    the event loop. If the database cannot be reached the event is processed: a rare
+    second answer is better than none.
 
-    Keeps ids for ``ttl_seconds`` (Slack's last retry comes about five minutes after the
-    first delivery) and at most ``max_entries`` of them, oldest dropped first.
+    The claim runs on ``executor``, threads of its own: on the default executor it would
+    queue behind the answers being worked out, and a burst of questions would then hold
+    the next acknowledgements past Slack's 3 seconds.
     """
 
-    def __init__(self, *, ttl_seconds: float = 3600.0, max_entries: int = 100_000) -> None:
-        self.ttl_seconds = ttl_seconds
-        self.max_entries = max_entries
-        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+    async def claim_in_store(platform: str, event_id: str) -> bool:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, store.claim_delivery, platform, event_id)
+        except SQLAlchemyError as exc:
+            log.warning("slack: delivery dedupe unavailable: %s", type(exc).__name__)
+            return True
 
-    def __call__(self, platform: str, event_id: str) -> bool:
-        now = time.monotonic()
-        while self._seen and (
-            len(self._seen) >= self.max_entries
-            or next(iter(self._seen.values())) < now - self.ttl_seconds
-        ):
-            self._seen.popitem(last=False)
-        key = (platform, event_id)
-        if key in self._seen:
-            return False
-        self._seen[key] = now
-        return True
+    return claim_in_store
 
 
 async def claim(claim_delivery: ClaimDelivery, event_id: str) -> bool:

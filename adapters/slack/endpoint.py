@@ -88,6 +88,7 @@ def lifecycle(
             if socket_mode is not None:
                 await socket_mode.close_async()
             await runtime.work.drain(DRAIN_SECONDS)
+            runtime.ack_executor.shutdown(wait=False)
             for client in runtime.clients:
                 client.session = None
             await session.close()

@@ -51,6 +51,11 @@ def reply_thread(event: dict[str, Any]) -> str:
     return event.get("thread_ts") or event["ts"]
 
 
+def dm_channel(channel: str | None) -> str | None:
+    """A DM channel id (D...), kept so the core can reach the person there later."""
+    return channel if channel and channel.startswith("D") else None
+
+
 def message_from_event(event: dict[str, Any], *, bot_user_id: str | None = None) -> Message:
     """A ``message`` or ``app_mention`` event as the core's message."""
     return Message(
@@ -60,6 +65,7 @@ def message_from_event(event: dict[str, Any], *, bot_user_id: str | None = None)
         conversation_id=event["channel"],
         message_id=event["ts"],
         thread_id=reply_thread(event),
+        conversation_ref=dm_channel(event["channel"]),
     )
 
 
@@ -93,4 +99,5 @@ def message_from_command(command: dict[str, Any], text: str) -> Message:
         platform=PLATFORM,
         conversation_id=command["channel_id"],
         message_id=command.get("trigger_id"),
+        conversation_ref=dm_channel(command["channel_id"]),
     )

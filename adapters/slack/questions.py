@@ -68,7 +68,7 @@ async def answer(
         channel=channel,
         thread_ts=message.thread_id,
         reply=reply,
-        action_value=render.encode_action_value(question=message.text),
+        action_value=render.encode_action_value(answer_id=reply.answer_id, question=message.text),
     )
     log.info(
         "slack: answered a %s question",

@@ -214,8 +214,11 @@ def reply_text(reply: Reply) -> str:
     return truncate(text, MAX_FALLBACK_TEXT)
 
 
-def encode_action_value(*, question: str) -> str:
-    """What a button carries back: the question it answered, cut to fit Slack's limit."""
+def encode_action_value(*, answer_id: str | None, question: str = "") -> str:
+    """What a button carries back: the stored answer's id, or (when the answer could not be
+    stored) the question, cut to fit Slack's limit."""
+    if answer_id:
+        return json.dumps({"a": answer_id}, separators=(",", ":"))
     data = {"q": question}
     encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     while len(encoded) > MAX_BUTTON_VALUE - len(FEEDBACK_NEGATIVE) - 1:

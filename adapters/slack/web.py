@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -142,13 +143,19 @@ async def post_reply(
 async def post_or_apologise(
     post: Callable[[], Awaitable[Any]], apologise: Callable[[], Awaitable[Any]]
 ) -> str | None:
+    """Run ``post``; if Slack refuses it or cannot be reached, run ``apologise``. Returns the
+    posted message's ts, or None."""
     try:
         response = await post()
         return response.get("ts") if hasattr(response, "get") else None
     except SlackApiError as exc:
         log.error("slack: could not post an answer: %s", error_code(exc))
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.error("slack: could not post an answer: %s", type(exc).__name__)
     try:
         await apologise()
     except SlackApiError as exc:
         log.error("slack: could not post the apology either: %s", error_code(exc))
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.error("slack: could not post the apology either: %s", type(exc).__name__)
     return None

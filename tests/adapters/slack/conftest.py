@@ -29,6 +29,7 @@ from adapters.slack.dedupe import ClaimDelivery
 from adapters.slack.settings import SlackSettings
 from bot.assistant import Assistant
 from bot.runtime import Engine
+from bot.store import open_store
 from tests.adapters.slack.fake_slack_api import FakeSlackApi
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
@@ -116,8 +117,14 @@ class SlackHarness:
         return await self.post(body, "application/x-www-form-urlencoded")
 
     async def settle(self) -> None:
-        """Let every answer started after an acknowledgement finish."""
+        """Let every answer and notification started after an acknowledgement finish."""
         await self.runtime.work.drain(30)
+        await self.context.assistant.flush_notifications()
+
+    async def close(self) -> None:
+        await self.settle()
+        await self.client.close()
+        self.context.assistant.store.close()
 
 
 def slack_settings(api: FakeSlackApi, **overrides: Any) -> SlackSettings:
@@ -158,10 +165,14 @@ async def start_harness(
     engine: Engine,
     api: FakeSlackApi,
     settings: SlackSettings,
+    data_dir: Path,
     *,
     claims: ClaimDelivery | None = None,
 ) -> SlackHarness:
-    context = ServerContext(settings=engine.settings, engine=engine, assistant=Assistant(engine))
+    """The server on loopback, with a hand-off store of its own in ``data_dir``."""
+    core = engine.settings.model_copy(update={"data_dir": data_dir})
+    assistant = Assistant(engine, store=open_store(core))
+    context = ServerContext(settings=core, engine=engine, assistant=assistant)
     app = create_app(context, [partial(slack.setup, settings=settings, claims=claims)])
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
@@ -169,7 +180,9 @@ async def start_harness(
 
 
 @pytest.fixture
-async def harness(engine: Engine, slack_api: FakeSlackApi) -> AsyncIterator[SlackHarness]:
-    started = await start_harness(engine, slack_api, slack_settings(slack_api))
+async def harness(
+    engine: Engine, slack_api: FakeSlackApi, tmp_path: Path
+) -> AsyncIterator[SlackHarness]:
+    started = await start_harness(engine, slack_api, slack_settings(slack_api), tmp_path)
     yield started
-    await started.client.close()
+    await started.close()

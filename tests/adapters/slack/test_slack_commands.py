@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from adapters.slack import commands, render
 from bot.runtime import Engine
@@ -43,15 +44,15 @@ async def test_reingest_by_a_non_admin_is_refused_and_runs_nothing(harness: Slac
 
 
 async def test_reingest_by_an_admin_answers_at_once_and_posts_the_report(
-    make_engine: Callable[..., Engine], slack_api: FakeSlackApi
+    make_engine: Callable[..., Engine], slack_api: FakeSlackApi, tmp_path: Path
 ) -> None:
-    harness = await start_harness(make_engine(), slack_api, slack_settings(slack_api))
+    harness = await start_harness(make_engine(), slack_api, slack_settings(slack_api), tmp_path)
     try:
         response = await harness.command("reingest", user_id=ADMIN)
         again = await harness.command("reingest", user_id=ADMIN)
         [report] = await harness.api.wait_for("response_url", timeout=120)
     finally:
-        await harness.client.close()
+        await harness.close()
 
     assert response.json()["text"] == commands.REINGEST_STARTED_TEXT
     assert again.json()["text"] == commands.REINGEST_RUNNING_TEXT

@@ -38,7 +38,7 @@ ANSWERED = Reply(
 
 
 def test_answer_blocks_parse_as_slack_sdk_blocks() -> None:
-    blocks = render.reply_blocks(ANSWERED, action_value=render.encode_action_value(question="q"))
+    blocks = render.reply_blocks(ANSWERED, action_value=render.encode_action_value(answer_id="a1"))
 
     parsed = Block.parse_all(blocks)
 
@@ -75,7 +75,7 @@ def test_control_characters_are_escaped_and_long_answers_split() -> None:
 
 
 def test_feedback_values_carry_the_rating_and_the_action_value() -> None:
-    value = render.encode_action_value(question="Can I use Copilot?")
+    value = render.encode_action_value(answer_id=None, question="Can I use Copilot?")
     feedback = render.feedback_block(value)["elements"][0]
 
     helpful, data = render.split_feedback_value(feedback["negative_button"]["value"])
@@ -86,7 +86,7 @@ def test_feedback_values_carry_the_rating_and_the_action_value() -> None:
 
 
 def test_action_values_fit_slacks_limit_whatever_the_question() -> None:
-    value = render.encode_action_value(question="日本語の質問 " * 1000)
+    value = render.encode_action_value(answer_id=None, question="日本語の質問 " * 1000)
 
     assert len(render.FEEDBACK_NEGATIVE + "|" + value) <= render.MAX_BUTTON_VALUE
     assert render.decode_action_value(value)["q"].startswith("日本語の質問")

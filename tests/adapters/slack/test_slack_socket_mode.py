@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -18,12 +19,14 @@ from tests.adapters.slack.fake_slack_api import FakeSlackApi
 
 
 @pytest.fixture
-async def socket_harness(engine: Engine, slack_api: FakeSlackApi) -> AsyncIterator[SlackHarness]:
+async def socket_harness(
+    engine: Engine, slack_api: FakeSlackApi, tmp_path: Path
+) -> AsyncIterator[SlackHarness]:
     settings = slack_settings(slack_api, app_token=APP_TOKEN, signing_secret=None)
-    started = await start_harness(engine, slack_api, settings)
+    started = await start_harness(engine, slack_api, settings, tmp_path)
     await slack_api.wait_connected()
     yield started
-    await started.client.close()
+    await started.close()
 
 
 async def test_socket_mode_answers_and_drops_the_retry(socket_harness: SlackHarness) -> None:

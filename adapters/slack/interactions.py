@@ -1,0 +1,257 @@
+"""Buttons and modals: feedback, "Report an AI incident", "Ask a person", Claim and Resolve.
+
+Every handler acknowledges first. A modal is opened right after the acknowledgement (its
+``trigger_id`` lives 3 seconds); a submitted modal is checked before the acknowledgement,
+so an empty required field comes back under that field (``response_action: errors``).
+Everything that touches the store runs afterwards as background work, and its outcome is
+told to the person who clicked: ephemerally where they clicked, or in their DM with the app.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import cards, events, modals, render, web
+from bot.errors import HandoffError
+from bot.models import Reply
+from bot.ports import Reporter
+
+if TYPE_CHECKING:
+    from adapters.slack.app import SlackRuntime
+
+log = logging.getLogger(__name__)
+
+TRIGGER_EXPIRED_TEXT = (
+    "Sorry, Slack closed that form before it opened. Please click the button again, "
+    "or use /genai-policy report."
+)
+NOT_SUPPORT_CHANNEL_TEXT = "Tickets can only be claimed or resolved in the support channel."
+
+
+def clicked_message(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``(channel, message_ts)`` of the message whose button was clicked."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return channel, ts
+
+
+def reporter_of(body: dict[str, Any], channel: str | None = None) -> Reporter:
+    """The person who clicked or submitted; a DM channel is kept for reaching them later."""
+    return Reporter(
+        platform=events.PLATFORM,
+        user_id=body["user"]["id"],
+        conversation_ref=events.dm_channel(channel),
+    )
+
+
+def staff_name(body: dict[str, Any]) -> str:
+    """How a support staff member appears on tickets: their Slack handle, else their id."""
+    user = body.get("user") or {}
+    return str(user.get("username") or user.get("name") or user["id"])
+
+
+def key(*parts: object) -> str:
+    """An idempotency key: a repeated click or submission finds the first ticket."""
+    return ":".join(["slack", *(str(p) for p in parts)])[:255]
+
+
+async def privately(respond: AsyncRespond, text: str) -> None:
+    """A short message only the person who clicked sees, where they clicked."""
+    await respond(text=render.escape(text), response_type="ephemeral", replace_original=False)
+
+
+async def tell(respond: AsyncRespond, reply: Reply) -> None:
+    """The outcome of a click, shown only to the person who clicked."""
+    response = await respond(
+        text=render.reply_text(reply),
+        blocks=render.reply_blocks(reply),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+    if response.status_code != 200:
+        log.warning("slack: response_url refused a reply: HTTP %s", response.status_code)
+
+
+async def direct_message(client: AsyncWebClient, user_id: str, reply: Reply) -> None:
+    await web.post_or_apologise(
+        lambda: client.chat_postMessage(
+            channel=user_id,
+            text=render.reply_text(reply),
+            blocks=render.reply_blocks(reply),
+            unfurl_links=False,
+        ),
+        lambda: client.chat_postMessage(channel=user_id, text=render.ANSWER_FAILED_TEXT),
+    )
+
+
+async def open_incident_modal(
+    runtime: SlackRuntime, client: AsyncWebClient, trigger_id: str, channel: str | None
+) -> bool:
+    """Open the incident modal (``channel``: where it was asked for); False if Slack
+    refused (an expired trigger, mostly)."""
+    view = modals.incident_modal(
+        {"channel": channel or ""}, max_chars=runtime.context.settings.ticket_field_max_chars
+    )
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+        return True
+    except SlackApiError as exc:
+        log.warning("slack: could not open the incident form: %s", web.error_code(exc))
+        return False
+
+
+def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
+    """Add the button and modal listeners."""
+
+    @bolt.action(render.FEEDBACK)
+    async def feedback(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        helpful, value = render.split_feedback_value(str(action.get("value") or ""))
+        channel, ts = clicked_message(body)
+        reporter = reporter_of(body, channel)
+
+        async def rate() -> None:
+            reply = await runtime.assistant.rate_answer(
+                reporter,
+                helpful=helpful,
+                answer_id=value.get("a"),
+                question=value.get("q"),
+                idempotency_key=key("rating", channel, ts, reporter.user_id, helpful),
+            )
+            await tell(respond, reply)
+
+        runtime.work.spawn(rate(), name="rate_answer")
+
+    @bolt.action(render.ASK_PERSON)
+    async def ask_person(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        value = render.decode_action_value(action.get("value"))
+        channel, ts = clicked_message(body)
+        reporter = reporter_of(body, channel)
+
+        async def escalate() -> None:
+            reply = await runtime.assistant.ask_person(
+                reporter,
+                answer_id=value.get("a"),
+                question=value.get("q"),
+                idempotency_key=key("escalate", channel, ts, reporter.user_id),
+            )
+            await tell(respond, reply)
+
+        runtime.work.spawn(escalate(), name="ask_person")
+
+    @bolt.action(render.REPORT_INCIDENT)
+    async def report_incident(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        channel, _ = clicked_message(body)
+        if not await open_incident_modal(runtime, client, body["trigger_id"], channel):
+            await privately(respond, TRIGGER_EXPIRED_TEXT)
+
+    @bolt.view(modals.INCIDENT_CALLBACK)
+    async def incident_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        values = modals.submitted_values(view)
+        errors = modals.missing_fields(values, modals.incident_required())
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        metadata = modals.decode_metadata(view.get("private_metadata"))
+        reporter = reporter_of(body, metadata.get("channel"))
+
+        async def submit() -> None:
+            reply = await runtime.assistant.submit_incident_form(
+                reporter, values, idempotency_key=key("incident", view.get("id"))
+            )
+            log.info(
+                "slack: incident form submitted",
+                extra={"reference": reply.reference, "field_errors": sorted(reply.field_errors)},
+            )
+            await direct_message(client, reporter.user_id, reply)
+
+        runtime.work.spawn(submit(), name="incident_form")
+
+    @bolt.action(cards.CLAIM)
+    async def claim(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        channel, ts = clicked_message(body)
+        if not in_support_channel(runtime, channel):
+            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
+            return
+        reference = str(action.get("value") or "")
+        if channel and ts:
+            runtime.notifier.remember_card(reference, channel, ts)
+
+        async def take() -> None:
+            try:
+                await runtime.assistant.desk.claim(reference, staff_name(body))
+            except HandoffError as exc:
+                await privately(respond, str(exc))
+
+        runtime.work.spawn(take(), name="claim")
+
+    @bolt.action(cards.RESOLVE)
+    async def resolve(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        channel, ts = clicked_message(body)
+        if not in_support_channel(runtime, channel):
+            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
+            return
+        reference = str(action.get("value") or "")
+        view = modals.resolve_modal(reference, {"channel": channel or "", "ts": ts or ""})
+        try:
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as exc:
+            log.warning("slack: could not open the resolve form: %s", web.error_code(exc))
+            await privately(respond, TRIGGER_EXPIRED_TEXT)
+
+    @bolt.view(modals.RESOLVE_CALLBACK)
+    async def resolve_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        values = modals.submitted_values(view)
+        errors = modals.missing_fields(values, [modals.RESOLUTION_FIELD])
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        metadata = modals.decode_metadata(view.get("private_metadata"))
+        reference = metadata.get("reference", "")
+        if metadata.get("channel") and metadata.get("ts"):
+            runtime.notifier.remember_card(reference, metadata["channel"], metadata["ts"])
+
+        async def close() -> None:
+            try:
+                await runtime.assistant.desk.resolve(
+                    reference, staff_name(body), values[modals.RESOLUTION_FIELD]
+                )
+            except HandoffError as exc:
+                staff = body["user"]["id"]
+                await client.chat_postMessage(channel=staff, text=render.escape(str(exc)))
+
+        runtime.work.spawn(close(), name="resolve")
+
+
+def in_support_channel(runtime: SlackRuntime, channel: str | None) -> bool:
+    return channel is not None and channel == runtime.settings.support_channel

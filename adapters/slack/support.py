@@ -1,0 +1,91 @@
+"""The Slack side of the hand-off service's notifications: :class:`SlackNotifier`.
+
+The core decides what to say (``bot.delivery`` hands each queued notification to the
+notifier of the right platform); this posts it. Ticket cards go to the configured support
+channel and are updated in place as the ticket moves; messages for a reporter go to their
+DM with the app. Failures raise, so the outbox keeps the notification and retries it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import cards, web
+from adapters.slack.render import escape
+from bot.ports import Notifier, Reporter
+from bot.tickets import Ticket
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+# chat.update errors after which a new card is posted instead.
+CARD_GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_found"})
+
+
+class SlackNotifier(Notifier):
+    """Posts ticket cards to ``support_channel`` and DMs reporters on Slack.
+
+    Which message is a ticket's card is remembered in this process (the newest
+    ``max_cards``): the card a button was clicked on, and the cards this process posted.
+    A change made elsewhere (another process, the CLI, the web console) to a ticket whose
+    card this process does not know is posted as a new card.
+    """
+
+    platform = PLATFORM
+
+    def __init__(
+        self, client: AsyncWebClient, support_channel: str | None, *, max_cards: int = 10_000
+    ) -> None:
+        self.client = client
+        self.support_channel = support_channel
+        self.max_cards = max_cards
+        self._cards: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+    def remember_card(self, reference: str, channel: str, ts: str) -> None:
+        self._cards[reference] = (channel, ts)
+        self._cards.move_to_end(reference)
+        while len(self._cards) > self.max_cards:
+            self._cards.popitem(last=False)
+
+    def card_of(self, reference: str) -> tuple[str, str] | None:
+        return self._cards.get(reference)
+
+    async def notify_reporter(self, reporter: Reporter, text: str) -> None:
+        # A user id as the channel posts in the app's DM with that user.
+        channel = reporter.conversation_ref or reporter.user_id
+        if not channel.startswith("D"):
+            channel = reporter.user_id
+        await self.client.chat_postMessage(channel=channel, text=escape(text))
+
+    async def post_ticket(self, ticket: object, *, event: str) -> None:
+        assert isinstance(ticket, Ticket)
+        if self.support_channel is None:
+            return
+        blocks = cards.ticket_blocks(ticket)
+        text = cards.ticket_text(ticket)
+        card = self.card_of(ticket.reference)
+        if card is not None:
+            channel, ts = card
+            try:
+                await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+                return
+            except SlackApiError as exc:
+                if web.error_code(exc) not in CARD_GONE:
+                    raise
+                log.info("slack: the card of a ticket is gone; posting a new one")
+        response = await self.client.chat_postMessage(
+            channel=self.support_channel,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        self.remember_card(ticket.reference, response["channel"], response["ts"])
+        log.info(
+            "slack: posted a ticket card",
+            extra={"event": event, "reference": ticket.reference},
+        )
