@@ -88,6 +88,8 @@ def lifecycle(
             if socket_mode is not None:
                 await socket_mode.close_async()
             await runtime.work.drain(DRAIN_SECONDS)
+            # Ticket cards and DMs the drained work queued go out before the session closes.
+            await runtime.assistant.flush_notifications()
             runtime.ack_executor.shutdown(wait=False)
             for client in runtime.clients:
                 client.session = None

@@ -48,8 +48,7 @@ async def answer(
         await web.post_or_apologise(
             lambda: client.chat_postMessage(
                 channel=channel, thread_ts=message.thread_id, text=render.GREETING
-            ),
-            _nothing,
+            )
         )
         return
     try:
@@ -59,8 +58,7 @@ async def answer(
         await web.post_or_apologise(
             lambda: client.chat_postMessage(
                 channel=channel, thread_ts=message.thread_id, text=render.SOMETHING_WENT_WRONG_TEXT
-            ),
-            _nothing,
+            )
         )
         return
     ts = await web.post_reply(
@@ -80,10 +78,6 @@ async def answer(
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
-
-
-async def _nothing() -> None:
-    return None
 
 
 def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:

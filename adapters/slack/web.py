@@ -141,10 +141,10 @@ async def post_reply(
 
 
 async def post_or_apologise(
-    post: Callable[[], Awaitable[Any]], apologise: Callable[[], Awaitable[Any]]
+    post: Callable[[], Awaitable[Any]], apologise: Callable[[], Awaitable[Any]] | None = None
 ) -> str | None:
-    """Run ``post``; if Slack refuses it or cannot be reached, run ``apologise``. Returns the
-    posted message's ts, or None."""
+    """Run ``post``; if Slack refuses it or cannot be reached, log why and run ``apologise``
+    (if given). Returns the posted message's ts, or None."""
     try:
         response = await post()
         return response.get("ts") if hasattr(response, "get") else None
@@ -152,6 +152,8 @@ async def post_or_apologise(
         log.error("slack: could not post an answer: %s", error_code(exc))
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.error("slack: could not post an answer: %s", type(exc).__name__)
+    if apologise is None:
+        return None
     try:
         await apologise()
     except SlackApiError as exc:

@@ -184,9 +184,6 @@ class FakeSlackApi:
             }
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
-        if method == "conversations.open":
-            users = str(args.get("users", ""))
-            return {"ok": True, "channel": {"id": "D" + users.lstrip("UW")[:10]}}
         if method in ("views.open", "views.update", "views.push"):
             view = dict(args.get("view") or {})
             view.update({"id": "V" + uuid.uuid4().hex[:10].upper(), "team_id": TEAM_ID})

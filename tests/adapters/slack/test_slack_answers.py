@@ -237,3 +237,18 @@ async def test_logs_carry_no_question_text_or_user_id(
     assert "answered a dm question" in logged
     for secret in ("HKID", "A123456", "Mei Chan", "U0MEICHAN", SIGNING_SECRET):
         assert secret not in logged
+
+
+async def test_a_failing_core_gets_a_short_apology_without_the_error(
+    harness: SlackHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(message: object) -> None:
+        raise RuntimeError("database password rejected for user policybot")
+
+    monkeypatch.setattr(harness.context.assistant, "handle", broken)
+
+    await harness.event(event_payload("dm_message"))
+
+    [apology] = await harness.api.wait_for("chat.postMessage")
+    assert apology.args["text"] == render.SOMETHING_WENT_WRONG_TEXT
+    assert apology.args["thread_ts"] == "1736929812.345679"
