@@ -79,8 +79,9 @@ def build_engine(
     settings: Settings, *, embedder: Embedder | None = None, composer: Composer | None = None
 ) -> Engine:
     keep_data_local()
-    embedder = embedder or SentenceTransformerEmbedder(settings.embedding_model)
+    # The client first: an unreachable Chroma server fails before seconds of model loading.
     client = make_client(index_dir=settings.resolved_index_dir, chroma_url=settings.chroma_url)
+    embedder = embedder or SentenceTransformerEmbedder(settings.embedding_model)
     index = KnowledgeIndex(client, embedder)
     answerer = Answerer(
         index,

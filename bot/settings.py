@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     index_dir: Path | None = Field(default=None, description="Defaults to DATA_DIR/index.")
     chroma_url: str | None = Field(default=None, description="Chroma server, e.g. http://h:8000")
     database_url: str | None = Field(default=None, description="Defaults to SQLite in DATA_DIR.")
+    auto_migrate: bool = Field(
+        default=True,
+        description="Apply pending database migrations at start-up; turn off when "
+        "`policybot db upgrade` runs as a release step.",
+    )
     embedding_model: str = DEFAULT_MODEL
     answer_threshold: float = Field(default=0.42, ge=0.0, le=1.0)
     max_citations: int = Field(default=3, ge=1, le=20)

@@ -15,6 +15,8 @@ from adapters.web import setup as web_console
 from bot.assistant import Assistant
 from bot.runtime import build_engine
 from bot.settings import Settings
+from bot.store import open_store
+from knowledge.embedding import Embedder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,10 +40,21 @@ def enabled_adapters(settings: Settings) -> list[Setup]:
     return adapters
 
 
-def build_context(settings: Settings) -> ServerContext:
-    engine = build_engine(settings)
-    report = engine.ensure_ingested()
-    context = ServerContext(settings=settings, engine=engine, assistant=Assistant(engine))
+def build_context(settings: Settings, *, embedder: Embedder | None = None) -> ServerContext:
+    """Everything the server shares, checked before it listens: the database (reachable, at
+    the current schema), the Chroma server (reachable) and the index (built with the
+    configured embedding model). Each failure is a :class:`PolicyBotError` naming the fix.
+    """
+    store = open_store(settings)
+    try:
+        engine = build_engine(settings, embedder=embedder)
+        report = engine.ensure_ingested()  # reads the pointer: checks the model and dimension
+    except BaseException:
+        store.close()
+        raise
+    context = ServerContext(
+        settings=settings, engine=engine, assistant=Assistant(engine, store=store)
+    )
     if report is not None:
         context.metrics.observe_ingest(failed_files=len(report.failed))
     return context

@@ -34,12 +34,15 @@ from bot.store.schema import (
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def connect(url: str) -> sa.Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a generous busy timeout."""
     try:
-        engine = sa.create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        engine = sa.create_engine(
+            url, pool_pre_ping=not url.startswith("sqlite"), connect_args=_connect_args(url)
+        )
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StoreError(
             f"cannot use database URL {_safe(url)}: {exc}; set POLICYBOT_DATABASE_URL to "
@@ -56,6 +59,18 @@ def connect(url: str) -> sa.Engine:
             "(postgresql+psycopg://...) in POLICYBOT_DATABASE_URL"
         )
     return engine
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    """A bounded connection timeout on PostgreSQL (libpq waits forever by default), so an
+    unreachable server fails start-up in seconds; a ``connect_timeout`` in the URL wins."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        return {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return {}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -162,21 +177,58 @@ class Store:
 
 
 def open_store(settings: Settings, *, upgrade: bool = True) -> Store:
-    """Connect to the configured database and, unless told not to, migrate it to the head."""
+    """Connect to the configured database and make sure its schema is the current one.
+
+    With ``upgrade`` (the default) pending migrations are applied, unless
+    ``POLICYBOT_AUTO_MIGRATE`` is off: then a schema that is not at the head is an error
+    telling the admin to run ``policybot db upgrade``. ``upgrade=False`` only connects (for
+    ``policybot db status``). Every failure is a :class:`StoreError` naming the fix.
+    """
     url = settings.resolved_database_url
     engine = connect(url)
-    if upgrade:
-        try:
-            before, after = migrate.upgrade(engine)
-        except sa.exc.OperationalError as exc:
-            engine.dispose()
-            raise StoreError(
-                f"cannot reach the database {_safe(url)}: {exc.orig}; check "
-                "POLICYBOT_DATABASE_URL and that the server is running"
-            ) from exc
-        if before != after:
-            log.info("store %s migrated from %s to %s", _safe(url), before or "empty", after)
+    try:
+        if upgrade and settings.auto_migrate:
+            _migrate(engine, url)
+        elif upgrade:
+            _require_head(engine, url)
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"cannot reach the database {_safe(url)}: {exc.orig}; check "
+            "POLICYBOT_DATABASE_URL and that the server is running"
+        ) from exc
+    except StoreError:
+        engine.dispose()
+        raise
     return Store(engine)
+
+
+def _migrate(engine: sa.Engine, url: str) -> None:
+    try:
+        before, after = migrate.upgrade(engine)
+    except sa.exc.OperationalError:
+        raise
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(
+            f"cannot migrate the database {_safe(url)}: {getattr(exc, 'orig', exc)}; run "
+            "`policybot db upgrade` as a database user allowed to create tables, then start "
+            "again (set POLICYBOT_AUTO_MIGRATE=false if the servers' user may not change the "
+            "schema)"
+        ) from exc
+    if before != after:
+        log.info("store %s migrated from %s to %s", _safe(url), before or "empty", after)
+
+
+def _require_head(engine: sa.Engine, url: str) -> None:
+    revision, head = migrate.current_revision(engine), migrate.head_revision()
+    if revision == head:
+        return
+    found = "has no policybot schema" if revision is None else f"is at revision {revision}"
+    raise StoreError(
+        f"the database {_safe(url)} {found}, this release needs revision {head}, and "
+        "POLICYBOT_AUTO_MIGRATE is off: run `policybot db upgrade` with the same "
+        "POLICYBOT_DATABASE_URL, then start again"
+    )
 
 
 __all__ = ["Store", "connect", "open_store"]
