@@ -211,13 +211,28 @@ def observe_questions(assistant: Any, metrics: Metrics, observers: list[Question
     return ObservedAssistant(assistant, observers)
 
 
+_PENDING: set[asyncio.Task[Any]] = set()
+
+
 async def notify(
     observers: Iterable[QuestionObserver], message: Message, reply: Reply, seconds: float
 ) -> None:
+    """Call each observer; an asynchronous one (e.g. a database write) runs as a task of its
+    own, so the reply never waits behind a backlog of bookkeeping under load."""
     for observer in observers:
         try:
             result = observer(message, reply, seconds)
-            if asyncio.iscoroutine(result):
-                await result
         except Exception:  # an observer's failure must never lose the employee's answer
             log.exception("question observer %r failed", observer)
+            continue
+        if asyncio.iscoroutine(result):
+            task = asyncio.ensure_future(_guarded(observer, result))
+            _PENDING.add(task)
+            task.add_done_callback(_PENDING.discard)
+
+
+async def _guarded(observer: QuestionObserver, pending: Any) -> None:
+    try:
+        await pending
+    except Exception:  # logged, never raised: see notify
+        log.exception("question observer %r failed", observer)
