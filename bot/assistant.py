@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.delivery import Notifiers, OutboxRelay
 from bot.desk import SupportDesk
 from bot.errors import InvalidInput
+from bot.guard import PrivacyNotice, guard
 from bot.handoff import Handoff, utc_now
 from bot.incident import FIELDS_BY_NAME, INCIDENT_FORM, ConversationKey, Conversations, Draft
 from bot.intents import Route, classify
@@ -94,12 +96,27 @@ class Assistant:
             clock=clock,
         )
         self.ack_hours = settings.incident_ack_hours
+        self.privacy_notice = PrivacyNotice(lambda q: self.engine.answerer.answer(q))
         self._deliveries: set[asyncio.Task[int]] = set()
 
     async def ask(self, text: str) -> Answer:
-        return await asyncio.to_thread(self.engine.answerer.answer, text)
+        """The engine's answer to ``text`` after the privacy guard (``Answer.privacy``)."""
+        guarded = guard(text)
+        answer = await asyncio.to_thread(self.engine.answerer.answer, guarded.text)
+        return replace(answer, privacy=guarded.types)
 
     async def handle(self, message: Message) -> Reply:
+        """The reply to one message. The privacy guard runs here, once: every route, the
+        store, the logs and the language model see only the redacted text, and a reply to a
+        message that held identifiers says which types were removed (``Reply.privacy``)."""
+        guarded = guard(message.text)
+        reply = await self._route(replace(message, text=guarded.text))
+        if not guarded.types:
+            return reply
+        notice = await asyncio.to_thread(self.privacy_notice.text, guarded.types)
+        return replace(reply, text=f"{reply.text}\n\n{notice}", privacy=guarded.types)
+
+    async def _route(self, message: Message) -> Reply:
         key = ConversationKey.of(message)
         draft = await self._draft(key)
         if draft is not None:
@@ -153,6 +170,7 @@ class Assistant:
     async def start_incident(self, message: Message) -> Reply:
         """The "Report an AI incident" action: start (or restart) the conversation;
         ``message.text`` may already describe what happened."""
+        message = replace(message, text=guard(message.text).text)
         intent = classify(message.text)
         opening = intent.text if intent.route is Route.INCIDENT else message.text
         return await self._start_incident(message, ConversationKey.of(message), opening)

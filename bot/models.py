@@ -59,6 +59,8 @@ class Answer:
     latency_ms: float
     suggestions: tuple[str, ...] = ()
     composer: str = "extractive"
+    # Types of the personal identifiers the privacy guard removed from the question.
+    privacy: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -71,6 +73,8 @@ class Answer:
         if self.status is Status.NOT_FOUND:
             data["nearest_topics"] = list(self.suggestions)
             data["handoff"] = {"action": Action.ASK_PERSON.value}
+        if self.privacy:
+            data["privacy"] = [{"type": kind} for kind in self.privacy]
         return data
 
 
@@ -105,3 +109,5 @@ class Reply:
     reference: str | None = None
     # Form submissions: field name -> what is wrong with it (empty when all is well).
     field_errors: dict[str, str] = field(default_factory=dict, hash=False)
+    # Types of the personal identifiers removed from the message (e.g. ("HKID", "PHONE")).
+    privacy: tuple[str, ...] = ()

@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 from adapters.cli.ingest import add_index_option, settings_for
 from bot.evaluation import evaluate, load_cases, threshold_sweep
+from bot.guard import PrivacyNotice, guard
 from bot.models import Answer, Status
 from bot.runtime import Engine, build_engine
 from bot.settings import Settings
@@ -60,16 +62,23 @@ def handle_ask(args: argparse.Namespace, settings: Settings) -> int:
     else:
         questions = iter([args.question])
     engine = ready_engine(args, settings)
+    notice = PrivacyNotice(engine.answerer.answer)
     for question in questions:
         if not question.strip():
             continue
-        answer = engine.answerer.answer(question[:MAX_QUESTION_CHARS])
+        # The engine (and a configured language model) sees only the redacted question;
+        # the JSON still echoes the caller's own line, which never leaves their pipe.
+        guarded = guard(question[:MAX_QUESTION_CHARS])
+        answer = replace(engine.answerer.answer(guarded.text), privacy=guarded.types)
         if args.json:
             data = answer.as_json()
             data["question"] = question
             print(json.dumps(data, ensure_ascii=False), flush=True)
         else:
-            print(format_answer(answer), flush=True)
+            text = format_answer(answer)
+            if answer.privacy:
+                text += "\n\n" + textwrap.fill(notice.text(answer.privacy), width=88)
+            print(text, flush=True)
     return 0
 
 
