@@ -17,6 +17,13 @@ BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "knowledge" / "source
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
+def comma_separated(value: object) -> object:
+    """A ``"a, b,,c"`` environment value as a frozenset of its non-blank parts."""
+    if isinstance(value, str):
+        return frozenset(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
 class Settings(BaseSettings):
     """Settings of the core; each field documents its variable in the README."""
 
@@ -49,6 +56,14 @@ class Settings(BaseSettings):
     )
     conversation_timeout_minutes: int = Field(
         default=60, ge=1, description="An unfinished incident report is forgotten after this."
+    )
+    # The example policy (5.3) keeps the in-house assistant's prompts and answers 90 days
+    # "for security and audit"; tickets are records, kept a year after they are resolved.
+    retention_conversation_days: int = Field(
+        default=90, ge=1, description="Answers, the question log and ratings are deleted after."
+    )
+    retention_closed_ticket_days: int = Field(
+        default=365, ge=1, description="Resolved tickets (with their trail) are deleted after."
     )
 
     @field_validator("sources", mode="before")

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigurationError
+from bot.settings import comma_separated
 
 DEFAULT_API_URL = "https://slack.com/api/"
 
@@ -55,12 +56,7 @@ class SlackSettings(BaseSettings):
         description="Comma-separated Slack user ids (U...) allowed to run admin commands.",
     )
 
-    @field_validator("admins", mode="before")
-    @classmethod
-    def _split_admins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return frozenset(part.strip() for part in value.split(",") if part.strip())
-        return value
+    _split_admins = field_validator("admins", mode="before")(comma_separated)
 
     @field_validator("bot_token", "signing_secret", "app_token", mode="before")
     @classmethod

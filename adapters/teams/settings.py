@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigurationError
+from bot.settings import comma_separated
 
 DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 
@@ -51,12 +52,7 @@ class TeamsSettings(BaseSettings):
         description="Bot Connector URL for proactive posts to the configured support channel.",
     )
 
-    @field_validator("admins", mode="before")
-    @classmethod
-    def _split_admins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return frozenset(part.strip() for part in value.split(",") if part.strip())
-        return value
+    _split_admins = field_validator("admins", mode="before")(comma_separated)
 
     @field_validator("app_id", "app_tenant_id", "support_conversation", mode="after")
     @classmethod
