@@ -14,12 +14,23 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from adapters.cli import ask, coverage, db, gaps, ingest, serve, teams, tickets, users
+from adapters.cli import (
+    ask,
+    coverage,
+    db,
+    gaps,
+    ingest,
+    privacy,
+    serve,
+    teams,
+    tickets,
+    users,
+)
 from bot.errors import ConfigurationError, PolicyBotError
 from bot.settings import Settings
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
-COMMAND_MODULES = [ingest, ask, serve, users, coverage, tickets, gaps, db, teams]
+COMMAND_MODULES = [ingest, ask, serve, users, coverage, tickets, gaps, db, teams, privacy]
 
 
 def build_parser() -> argparse.ArgumentParser:

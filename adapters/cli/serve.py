@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 
 from aiohttp import web
@@ -13,9 +16,10 @@ from adapters.server import ServerContext, Setup, create_app
 from adapters.slack.settings import SlackSettings
 from adapters.web import setup as web_console
 from bot.assistant import Assistant
+from bot.retention import purge_daily
 from bot.runtime import build_engine
 from bot.settings import Settings
-from bot.store import open_store
+from bot.store import Store, open_store
 from knowledge.embedding import Embedder
 
 
@@ -60,9 +64,25 @@ def build_context(settings: Settings, *, embedder: Embedder | None = None) -> Se
     return context
 
 
+def retention_task(
+    store: Store, settings: Settings
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """An aiohttp cleanup context running the retention purge daily while the app runs."""
+
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(purge_daily(store, settings))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return run
+
+
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     configure_server_logging(settings.log_level)
     context = build_context(settings)
     app = create_app(context, enabled_adapters(settings))
+    app.cleanup_ctx.append(retention_task(context.assistant.store, settings))
     web.run_app(app, host=args.host, port=args.port, print=None, access_log_class=AccessLogger)
     return 0

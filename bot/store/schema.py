@@ -234,3 +234,34 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 
     __table_args__ = (sa.Index("ix_outbox_pending", "delivered_at", "due_at"),)
+
+
+class ErasureRow(Base):
+    """The audit fact that an employee's data was erased (DPP6 requests), and nothing else:
+    ``subject_hash`` is a salted SHA-256 of the user id, never the id itself."""
+
+    __tablename__ = "privacy_erasures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    subject_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    platform: Mapped[str | None] = mapped_column(sa.String(32))
+    removed: Mapped[dict[str, Any]]
+
+
+class PrivacySecretRow(Base):
+    """The install's salt for :class:`ErasureRow` hashes (created on first use)."""
+
+    __tablename__ = "privacy_secrets"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(128))
+
+
+class TicketPurgeRow(Base):
+    """Tickets being deleted in the current transaction (retention or erasure): the only
+    ``ticket_events`` rows the append-only trigger lets go. Empty outside those transactions."""
+
+    __tablename__ = "ticket_purges"
+
+    ticket_id: Mapped[int] = mapped_column(BigId, primary_key=True)
