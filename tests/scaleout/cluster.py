@@ -44,6 +44,16 @@ START_TIMEOUT = 120.0
 _ids = itertools.count(1)
 
 
+def serve_args(host: str, port: int | str) -> list[str]:
+    """``policybot serve`` arguments; deploy/compose.yaml and deploy/Dockerfile use the same."""
+    return ["serve", "--host", host, "--port", str(port)]
+
+
+def chroma_args(path: str, host: str, port: int | str) -> list[str]:
+    """``chroma run`` arguments; deploy/compose.yaml's Chroma server uses the same."""
+    return ["run", "--path", path, "--host", host, "--port", str(port)]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -196,16 +206,7 @@ class Cluster:
         env.update(extra_env or {})
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "adapters.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
+                [sys.executable, "-m", "adapters.cli", *serve_args("127.0.0.1", port)],
                 env=env,
                 cwd=self.root,
                 stdout=out,
@@ -277,16 +278,7 @@ def start_cluster(root: Path, *, servers: int = 2) -> Iterator[Cluster]:
         chroma_port = free_port()
         chroma_log = (root / "chroma.log").open("wb")
         chroma = subprocess.Popen(
-            [
-                "chroma",
-                "run",
-                "--path",
-                str(root / "chroma"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(chroma_port),
-            ],
+            ["chroma", *chroma_args(str(root / "chroma"), "127.0.0.1", chroma_port)],
             stdout=chroma_log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
