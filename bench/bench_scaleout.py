@@ -31,6 +31,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -112,7 +113,7 @@ class Phase:
     cpu_chroma: float = 0.0
     duplicates: int = 0
 
-    def row(self) -> dict[str, float | int | str]:
+    def row(self) -> dict[str, Any]:
         n = len(self.answers)
         return {
             "phase": self.name,

@@ -213,7 +213,7 @@ def test_a_reingest_switches_both_processes_without_a_failed_request(
         report = cluster.ingest(sources)
         ingested_at = time.monotonic()
         assert report.returncode == 0, report.stderr[-2000:]
-        switched = {a.name: None, b.name: None}
+        switched: dict[str, float | None] = {a.name: None, b.name: None}
         deadline = ingested_at + 20
         while time.monotonic() < deadline and None in switched.values():
             for server, channel, at in list(asked):
