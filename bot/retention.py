@@ -26,6 +26,7 @@ from bot.store.schema import (
     OutboxRow,
     QuestionLogRow,
     RatingRow,
+    TicketCardRow,
     TicketEventRow,
     TicketPurgeRow,
     TicketRow,
@@ -62,6 +63,8 @@ def delete_tickets(session: Session, ticket_ids: Sequence[int]) -> dict[str, int
             ("ratings", RatingRow),
         ):
             counts[name] += deleted_count(session, sa.delete(model).where(model.ticket_id.in_(ids)))
+        references = sa.select(TicketRow.reference).where(TicketRow.id.in_(ids))
+        session.execute(sa.delete(TicketCardRow).where(TicketCardRow.reference.in_(references)))
         counts["tickets"] += deleted_count(
             session, sa.delete(TicketRow).where(TicketRow.id.in_(ids))
         )

@@ -141,7 +141,7 @@ def build_app(
         client=client,
         authorize=authorize,
         claims=claims or store_claims(context.assistant.store, ack_executor),
-        notifier=SlackNotifier(client, settings.support_channel),
+        notifier=SlackNotifier(client, settings.support_channel, cards=context.assistant.store),
         ack_executor=ack_executor,
     )
     context.assistant.notifiers.register(

@@ -195,7 +195,7 @@ def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
             return
         reference = str(action.get("value") or "")
         if channel and ts:
-            runtime.notifier.remember_card(reference, channel, ts)
+            await runtime.notifier.remember_card(reference, channel, ts)
 
         async def take() -> None:
             try:
@@ -239,7 +239,7 @@ def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
         metadata = modals.decode_metadata(view.get("private_metadata"))
         reference = metadata.get("reference", "")
         if metadata.get("channel") and metadata.get("ts"):
-            runtime.notifier.remember_card(reference, metadata["channel"], metadata["ts"])
+            await runtime.notifier.remember_card(reference, metadata["channel"], metadata["ts"])
 
         async def close() -> None:
             try:

@@ -8,6 +8,7 @@ DM with the app. Failures raise, so the outbox keeps the notification and retrie
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 
@@ -17,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import cards, web
 from adapters.slack.render import escape
 from bot.ports import Notifier, Reporter
+from bot.store import Store
 from bot.tickets import Ticket
 
 log = logging.getLogger(__name__)
@@ -29,30 +31,52 @@ CARD_GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_
 class SlackNotifier(Notifier):
     """Posts ticket cards to ``support_channel`` and DMs reporters on Slack.
 
-    Which message is a ticket's card is remembered in this process (the newest
-    ``max_cards``): the card a button was clicked on, and the cards this process posted.
-    A change made elsewhere (another process, the CLI, the web console) to a ticket whose
-    card this process does not know is posted as a new card.
+    Which message is a ticket's card (the card a button was clicked on, the cards posted)
+    is written to ``cards`` (the store, shared by every process) and kept in a small cache
+    of the newest ``max_cards``, so a change made through another process, the CLI or the
+    web console updates the existing card instead of posting a second one.
     """
 
     platform = PLATFORM
 
     def __init__(
-        self, client: AsyncWebClient, support_channel: str | None, *, max_cards: int = 10_000
+        self,
+        client: AsyncWebClient,
+        support_channel: str | None,
+        *,
+        cards: Store | None = None,
+        max_cards: int = 10_000,
     ) -> None:
         self.client = client
         self.support_channel = support_channel
+        self.cards = cards
         self.max_cards = max_cards
         self._cards: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
-    def remember_card(self, reference: str, channel: str, ts: str) -> None:
+    def _cache(self, reference: str, channel: str, ts: str) -> None:
         self._cards[reference] = (channel, ts)
         self._cards.move_to_end(reference)
         while len(self._cards) > self.max_cards:
             self._cards.popitem(last=False)
 
-    def card_of(self, reference: str) -> tuple[str, str] | None:
-        return self._cards.get(reference)
+    async def remember_card(self, reference: str, channel: str, ts: str) -> None:
+        self._cache(reference, channel, ts)
+        if self.cards is not None:
+            await asyncio.to_thread(
+                self.cards.remember_card, PLATFORM, reference, f"{channel} {ts}"
+            )
+
+    async def card_of(self, reference: str) -> tuple[str, str] | None:
+        if reference in self._cards:
+            return self._cards[reference]
+        if self.cards is None:
+            return None
+        stored = await asyncio.to_thread(self.cards.card_of, PLATFORM, reference)
+        if stored is None:
+            return None
+        channel, _, ts = stored.partition(" ")
+        self._cache(reference, channel, ts)
+        return channel, ts
 
     async def notify_reporter(self, reporter: Reporter, text: str) -> None:
         # A user id as the channel posts in the app's DM with that user.
@@ -67,7 +91,7 @@ class SlackNotifier(Notifier):
             return
         blocks = cards.ticket_blocks(ticket)
         text = cards.ticket_text(ticket)
-        card = self.card_of(ticket.reference)
+        card = await self.card_of(ticket.reference)
         if card is not None:
             channel, ts = card
             try:
@@ -84,7 +108,7 @@ class SlackNotifier(Notifier):
             unfurl_links=False,
             unfurl_media=False,
         )
-        self.remember_card(ticket.reference, response["channel"], response["ts"])
+        await self.remember_card(ticket.reference, response["channel"], response["ts"])
         log.info(
             "slack: posted a ticket card",
             extra={"event": event, "reference": ticket.reference},

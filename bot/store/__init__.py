@@ -29,6 +29,7 @@ from bot.store.schema import (
     OutboxRow,
     ProcessedEventRow,
     ReferenceCounterRow,
+    TicketCardRow,
 )
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,27 @@ class Store:
         )
         with self.engine.begin() as connection:
             return connection.execute(statement).first() is not None
+
+    def remember_card(self, platform: str, reference: str, card_ref: str) -> None:
+        """Record which platform message shows ticket ``reference`` (last writer wins)."""
+        table = TicketCardRow.__table__
+        values = {"card_ref": card_ref, "updated_at": datetime.now(UTC)}
+        statement = (
+            self.insert(table)
+            .values(platform=platform, reference=reference, **values)
+            .on_conflict_do_update(index_elements=["platform", "reference"], set_=values)
+        )
+        with self.engine.begin() as connection:
+            connection.execute(statement)
+
+    def card_of(self, platform: str, reference: str) -> str | None:
+        """The card reference :meth:`remember_card` stored, from any process, or None."""
+        table = TicketCardRow.__table__
+        query = sa.select(table.c["card_ref"]).where(
+            table.c["platform"] == platform, table.c["reference"] == reference
+        )
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar_one_or_none()
 
     def next_number(self, session: Session, prefix: str, year: int) -> int:
         """The next reference number for ``prefix`` in ``year``, atomically (one upsert)."""

@@ -177,6 +177,17 @@ class QuestionLogRow(Base):
     answer_id: Mapped[str | None] = mapped_column(sa.String(32))
 
 
+class TicketCardRow(Base):
+    """The platform message that shows a ticket's card (adapter-owned opaque reference)."""
+
+    __tablename__ = "ticket_cards"
+
+    platform: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    card_ref: Mapped[str] = mapped_column(sa.String(512))
+    updated_at: Mapped[datetime]
+
+
 class ProcessedEventRow(Base):
     """Platform deliveries already handled; the primary key is the dedupe."""
 

@@ -179,7 +179,7 @@ async def reported(harness: SlackHarness) -> tuple[Ticket, str]:
     await submit_incident(harness)
     await harness.settle()
     [incident] = await tickets(harness)
-    card = harness.runtime.notifier.card_of(incident.reference)
+    card = await harness.runtime.notifier.card_of(incident.reference)
     assert card is not None and card[0] == SUPPORT_CHANNEL
     return incident, card[1]
 
@@ -344,3 +344,24 @@ async def test_a_change_made_outside_slack_updates_the_card_too(harness: SlackHa
     [update] = harness.api.called("chat.update")
     assert update.args["ts"] == card_ts
     assert "claimed by anna (web console)" in json.dumps(update.args["blocks"])
+
+
+async def test_another_process_updates_the_card_this_one_posted(harness: SlackHarness) -> None:
+    """The card's location is in the shared store: a notifier that never saw the card
+    (another server process) updates it instead of posting a second card."""
+    from adapters.slack.support import SlackNotifier
+
+    incident, card_ts = await reported(harness)
+    other = SlackNotifier(
+        harness.runtime.client,
+        SUPPORT_CHANNEL,
+        cards=harness.context.assistant.store,
+    )
+    assert await other.card_of(incident.reference) == (SUPPORT_CHANNEL, card_ts)
+
+    ticket = await harness.context.assistant.desk.claim(incident.reference, "ben (process B)")
+    posts_before = len(harness.api.called("chat.postMessage"))
+    await other.post_ticket(ticket, event="claimed")
+
+    assert len(harness.api.called("chat.postMessage")) == posts_before
+    assert any(call.args["ts"] == card_ts for call in harness.api.called("chat.update"))
