@@ -90,7 +90,7 @@ def setup(
         notifiers=assistant.notifiers,
     )
     register_admin_commands(app, runtime, context)
-    runtime.notifier = TeamsNotifier(runtime, TicketCards(context.settings.data_dir))
+    runtime.notifier = TeamsNotifier(runtime, TicketCards(context.assistant.store))
     assistant.notifiers.register(runtime.notifier)
     if support.reference() is not None:
         runtime.serve_support_channel()

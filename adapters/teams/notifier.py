@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapters.teams import payloads
 from adapters.teams.connector import deserialize_reference, post_proactive, update_proactive
 from bot.ports import Notifier, Reporter
+from bot.store import Store
 from bot.tickets import Ticket, TicketKind, TicketState
 
 if TYPE_CHECKING:
@@ -74,34 +72,27 @@ def ticket_view(ticket: Ticket) -> payloads.TicketView:
     )
 
 
+PLATFORM = "teams"
+
+
 class TicketCards:
-    """Which support-channel message shows which ticket (``DATA_DIR/teams/ticket-cards.json``)."""
+    """Which support-channel message shows which ticket, in the shared store, so every
+    server process updates the same card."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / "teams" / "ticket-cards.json"
-        self._lock = asyncio.Lock()
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
-    def _load(self) -> dict[str, dict[str, str]]:
-        if not self.path.exists():
-            return {}
-        return json.loads(self.path.read_text(encoding="utf-8"))
-
-    def get(self, reference: str) -> dict[str, str] | None:
-        return self._load().get(reference)
+    async def get(self, reference: str) -> dict[str, str] | None:
+        stored = await asyncio.to_thread(self.store.card_of, PLATFORM, reference)
+        return None if stored is None else json.loads(stored)
 
     async def remember(self, reference: str, conversation_id: str, activity_id: str) -> None:
-        async with self._lock:
-            cards = self._load()
-            cards[reference] = {"conversation": conversation_id, "activity": activity_id}
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(cards, handle)
-            os.replace(tmp, self.path)
+        card = json.dumps({"conversation": conversation_id, "activity": activity_id})
+        await asyncio.to_thread(self.store.remember_card, PLATFORM, reference, card)
 
 
 class TeamsNotifier(Notifier):
-    platform = "teams"
+    platform = PLATFORM
 
     def __init__(self, runtime: TeamsRuntime, cards: TicketCards) -> None:
         self.runtime = runtime
@@ -127,7 +118,7 @@ class TeamsNotifier(Notifier):
             )
         card = payloads.card_activity(payloads.ticket_card(ticket_view(ticket)))
         app_id = self.runtime.settings.app_id
-        posted = self.cards.get(ticket.reference)
+        posted = await self.cards.get(ticket.reference)
         if posted is not None and posted["conversation"] == reference.conversation.id:
             await update_proactive(
                 self.runtime.adapter, reference, posted["activity"], card, app_id=app_id
