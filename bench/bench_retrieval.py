@@ -14,7 +14,6 @@ Systems:
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import time
@@ -26,7 +25,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import Case, load_cases, matches  # noqa: E402
+from bot.evaluation import (  # noqa: E402
+    Case,
+    load_cases,
+    matches,
+    percentile,  # noqa: E402
+)
 from bot.runtime import build_engine  # noqa: E402
 from bot.settings import BUNDLED_SOURCES, Settings  # noqa: E402
 from knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
@@ -47,10 +51,6 @@ class Row:
     p50: float
     p95: float
     ingest_s: float
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(sorted(values), n=100, method="inclusive")[q - 1]
 
 
 def summarise(system: str, ranks, tops, latencies, cases, ingest_s, threshold) -> Row:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -38,6 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.evaluation import percentile  # noqa: E402
 from tests.scaleout.cluster import (  # noqa: E402
     Cluster,
     Server,
@@ -57,10 +57,6 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(sorted(values), n=100, method="inclusive")[q - 1]
 
 
 class AnswerWatch:

@@ -25,7 +25,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ from slack_sdk.signature import SignatureVerifier
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.evaluation import latency_summary  # noqa: E402
 from tests.adapters.slack.fake_slack_api import FakeSlackApi  # noqa: E402
 
 QUESTIONS = ROOT / "knowledge" / "eval" / "questions.jsonl"
@@ -48,19 +48,6 @@ START_TIMEOUT_SECONDS = 300.0
 PHASE_TIMEOUT_SECONDS = 300.0
 STOP_TIMEOUT_SECONDS = 60.0
 WARM_UP = 10
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(sorted(values), n=100, method="inclusive")[q - 1]
-
-
-def stats(values: list[float]) -> dict[str, float]:
-    return {
-        "p50": statistics.median(values),
-        "p95": percentile(values, 95),
-        "p99": percentile(values, 99),
-        "max": max(values),
-    }
 
 
 def fixture(name: str) -> dict:
@@ -241,17 +228,17 @@ async def run(n: int) -> tuple[str, bool]:
     )
     rows = ["| measure | p50 s | p95 s | p99 s | max s |", "|---|---|---|---|---|"]
     for name, figures in (
-        ("ack of a question (first delivery)", stats(first)),
-        ("ack of its retry (X-Slack-Retry-Num: 1)", stats(retries)),
-        ("ack of a second wave, sent while the first is answered", stats(late_acks)),
-        ("answer reaches the Web API (chat.postMessage)", stats(answer)),
-        ("baseline: ack of an event needing no answer", stats(base_acks)),
+        ("ack of a question (first delivery)", latency_summary(first)),
+        ("ack of its retry (X-Slack-Retry-Num: 1)", latency_summary(retries)),
+        ("ack of a second wave, sent while the first is answered", latency_summary(late_acks)),
+        ("answer reaches the Web API (chat.postMessage)", latency_summary(answer)),
+        ("baseline: ack of an event needing no answer", latency_summary(base_acks)),
     ):
         rows.append(
             f"| {name} | {figures['p50']:.3f} | {figures['p95']:.3f} | {figures['p99']:.3f} "
             f"| {figures['max']:.3f} |"
         )
-    ratio = stats(first)["p99"] / stats(base_acks)["p99"]
+    ratio = latency_summary(first)["p99"] / latency_summary(base_acks)["p99"]
     rows += [
         "",
         f"`policybot serve` in its own process, warmed with {WARM_UP} questions; "

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from adapters import teams  # noqa: E402
 from adapters.server import ServerContext, create_app  # noqa: E402
 from adapters.teams.settings import TeamsSettings  # noqa: E402
 from bot.assistant import Assistant  # noqa: E402
+from bot.evaluation import latency_summary  # noqa: E402
 from bot.models import Message  # noqa: E402
 from bot.runtime import build_engine  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -44,19 +44,6 @@ FIXTURE = ROOT / "tests" / "fixtures" / "teams" / "personal_message.json"
 RESULTS = ROOT / "bench" / "results" / "teams_load.md"
 TEAMS_RESEND_SECONDS = 15.0
 OVERALL_TIMEOUT_SECONDS = 300.0
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(sorted(values), n=100, method="inclusive")[q - 1]
-
-
-def stats(values: list[float]) -> dict[str, float]:
-    return {
-        "p50": statistics.median(values),
-        "p95": percentile(values, 95),
-        "p99": percentile(values, 99),
-        "max": max(values),
-    }
 
 
 def activities(n: int) -> list[dict]:
@@ -128,8 +115,8 @@ async def load(context: ServerContext, batch: list[dict]) -> dict[str, object]:
         "answered": len(answer),
         "statuses": sorted({status for status, _ in responded.values()}),
         "over_15s": sum(1 for t in answer if t > TEAMS_RESEND_SECONDS) + (len(ids) - len(answer)),
-        "answer": stats(answer),
-        "http": stats(http),
+        "answer": latency_summary(answer),
+        "http": latency_summary(http),
         "wall": wall,
         "typing": len(connector.sent("typing")),
     }
@@ -146,7 +133,7 @@ async def run(n: int) -> str:
         await baseline(assistant, batch[:20])  # warm the model and the thread pool
         base = await baseline(assistant, batch)
         result = await load(context, batch)
-    base_stats = stats(base)
+    base_stats = latency_summary(base)
     rows = [
         "| measure | p50 s | p95 s | p99 s | max s |",
         "|---|---|---|---|---|",

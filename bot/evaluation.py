@@ -56,17 +56,28 @@ class EvalReport:
             else 0.0,
             "refusal": share([r.status is Status.NOT_FOUND for r in outside]),
             "false_refusal": share([r.status is Status.NOT_FOUND for r in inside]),
-            "p50_ms": round(_percentile(latencies, 50), 2),
-            "p95_ms": round(_percentile(latencies, 95), 2),
+            "p50_ms": round(percentile(latencies, 50), 2),
+            "p95_ms": round(percentile(latencies, 95), 2),
         }
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (1-99, inclusive method); 0.0 for no values."""
     if not values:
         return 0.0
     if len(values) == 1:
         return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+    return statistics.quantiles(sorted(values), n=100, method="inclusive")[int(q) - 1]
+
+
+def latency_summary(values: Sequence[float]) -> dict[str, float]:
+    """p50, p95, p99 and max of a list of latencies, as the benchmarks report them."""
+    return {
+        "p50": statistics.median(values),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "max": max(values),
+    }
 
 
 def load_cases(path: Path) -> list[Case]:
