@@ -60,6 +60,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def chroma_command() -> str | None:
+    """The ``chroma`` script of the environment running the tests (a venv's bin need not be on PATH)."""
+    beside = Path(sys.executable).with_name("chroma")
+    return str(beside) if beside.exists() else shutil.which("chroma")
+
+
 def postgres_unreachable_reason() -> str | None:
     """Why the scale-out run cannot use PostgreSQL, or None when it can."""
     url = sa.engine.make_url(ADMIN_DATABASE_URL)
@@ -67,8 +73,8 @@ def postgres_unreachable_reason() -> str | None:
         socket.create_connection((url.host or "127.0.0.1", url.port or 5432), 2).close()
     except OSError as exc:
         return f"PostgreSQL is not reachable at {url.host}:{url.port or 5432} ({exc})"
-    if shutil.which("chroma") is None:
-        return "the `chroma` command (from the chromadb package) is not on PATH"
+    if chroma_command() is None:
+        return "the `chroma` command (from the chromadb package) is neither beside Python nor on PATH"
     return None
 
 
@@ -278,7 +284,7 @@ def start_cluster(root: Path, *, servers: int = 2) -> Iterator[Cluster]:
         chroma_port = free_port()
         chroma_log = (root / "chroma.log").open("wb")
         chroma = subprocess.Popen(
-            ["chroma", *chroma_args(str(root / "chroma"), "127.0.0.1", chroma_port)],
+            [chroma_command() or "chroma", *chroma_args(str(root / "chroma"), "127.0.0.1", chroma_port)],
             stdout=chroma_log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
