@@ -16,8 +16,8 @@ from typing import Any
 from aiohttp import web
 
 from adapters.metrics import PROMETHEUS_TEXT, Metrics, observe_questions
+from bot.answering.engine import Engine
 from bot.assistant import Assistant
-from bot.runtime import Engine
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT))
 from adapters import teams  # noqa: E402
 from adapters.server import ServerContext, create_app  # noqa: E402
 from adapters.teams.settings import TeamsSettings  # noqa: E402
+from bot.answering.engine import build_engine  # noqa: E402
+from bot.answering.evaluation import latency_summary  # noqa: E402
 from bot.assistant import Assistant  # noqa: E402
-from bot.evaluation import latency_summary  # noqa: E402
 from bot.models import Message  # noqa: E402
-from bot.runtime import build_engine  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.adapters.teams.fake_connector import FakeConnector  # noqa: E402
 

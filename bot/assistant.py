@@ -27,18 +27,31 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.delivery import Notifiers, OutboxRelay
-from bot.desk import SupportDesk
 from bot.errors import InvalidInput
-from bot.guard import PrivacyNotice, guard
-from bot.handoff import Handoff, utc_now
-from bot.incident import FIELDS_BY_NAME, INCIDENT_FORM, ConversationKey, Conversations, Draft
+from bot.handoff.desk import SupportDesk
+from bot.handoff.incident import (
+    FIELDS_BY_NAME,
+    INCIDENT_FORM,
+    ConversationKey,
+    Conversations,
+    Draft,
+)
+from bot.handoff.lifecycle import SupportQueue
+from bot.handoff.outbox import Notifiers, OutboxRelay
+from bot.handoff.ports import Reporter
+from bot.handoff.submissions import Handoff, utc_now
+from bot.handoff.tickets import (
+    AnswerRecord,
+    Escalation,
+    GeneralFeedback,
+    IncidentReport,
+    Rating,
+    Ticket,
+)
 from bot.intents import Route, classify
 from bot.models import Action, Answer, Citation, Message, Reply, Status
-from bot.ports import Reporter
-from bot.queue import SupportQueue
+from bot.privacy.guard import PrivacyNotice, guard
 from bot.store import Store, open_store
-from bot.tickets import AnswerRecord, Escalation, GeneralFeedback, IncidentReport, Rating, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +195,7 @@ class Assistant:
         *,
         idempotency_key: str | None = None,
     ) -> Reply:
-        """A filled-in incident form (field names from :data:`bot.incident.INCIDENT_FORM`).
+        """A filled-in incident form (field names from :data:`bot.handoff.incident.INCIDENT_FORM`).
         Problems come back in ``Reply.field_errors`` (e.g. ``{"what_happened": "is empty;
         please fill it in"}``) and nothing is stored."""
         report = IncidentReport(

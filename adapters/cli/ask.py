@@ -10,10 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from adapters.cli.ingest import add_index_option, settings_for
-from bot.evaluation import evaluate, load_cases, threshold_sweep
-from bot.guard import PrivacyNotice, guard
+from bot.answering.engine import Engine, build_engine
+from bot.answering.evaluation import evaluate, load_cases, threshold_sweep
 from bot.models import Answer, Status
-from bot.runtime import Engine, build_engine
+from bot.privacy.guard import PrivacyNotice, guard
 from bot.settings import Settings
 
 MAX_QUESTION_CHARS = 4000

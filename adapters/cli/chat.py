@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Callable
 
 from bot.assistant import Assistant
+from bot.handoff.ports import Notifier, Reporter
 from bot.models import Action, Message, Reply
-from bot.ports import Notifier, Reporter
 
 PLATFORM = "cli"
 CONVERSATION = "terminal"

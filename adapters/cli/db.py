@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bot.delivery import pending_count
+from bot.handoff.outbox import pending_count
 from bot.settings import Settings
 from bot.store import connect, open_store
 from bot.store.migrate import current_revision, head_revision, upgrade

@@ -15,9 +15,9 @@ from adapters.logs import AccessLogger, configure_server_logging
 from adapters.server import ServerContext, Setup, create_app
 from adapters.slack.settings import SlackSettings
 from adapters.web import setup as web_console
+from bot.answering.engine import build_engine
 from bot.assistant import Assistant
-from bot.retention import purge_daily
-from bot.runtime import build_engine
+from bot.privacy.retention import purge_daily
 from bot.settings import Settings
 from bot.store import Store, open_store
 from knowledge.embedding import Embedder

@@ -1,4 +1,4 @@
-"""The support channel's ticket card: Block Kit for a :class:`bot.tickets.Ticket`. Pure.
+"""The support channel's ticket card: Block Kit for a :class:`bot.handoff.tickets.Ticket`. Pure.
 
 One card per ticket, updated in place as the ticket moves (open -> claimed -> resolved);
 its buttons are what the ticket's state allows. Everything shown comes from the store, so
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.slack.render import Block, button, context, escape, section, truncate
-from bot.incident import FIELDS_BY_NAME
-from bot.tickets import Ticket, TicketKind, TicketState
+from bot.handoff.incident import FIELDS_BY_NAME
+from bot.handoff.tickets import Ticket, TicketKind, TicketState
 
 CLAIM = "policybot_ticket_claim"
 RESOLVE = "policybot_ticket_resolve"

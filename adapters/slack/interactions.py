@@ -18,8 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import cards, events, modals, render, web
 from bot.errors import HandoffError
+from bot.handoff.ports import Reporter
 from bot.models import Reply
-from bot.ports import Reporter
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackRuntime

@@ -1,4 +1,4 @@
-"""The Teams side of :class:`bot.ports.Notifier`: reporters' chats and the support channel.
+"""The Teams side of :class:`bot.handoff.ports.Notifier`: reporters' chats and the support channel.
 
 A ticket's card is posted once to the support channel and then updated in place on every
 change (claim, resolve, reopen), wherever the change was made: a Teams button, the web
@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from adapters.teams import payloads
 from adapters.teams.connector import deserialize_reference, post_proactive, update_proactive
-from bot.ports import Notifier, Reporter
+from bot.handoff.ports import Notifier, Reporter
+from bot.handoff.tickets import Ticket, TicketKind, TicketState
 from bot.store import Store
-from bot.tickets import Ticket, TicketKind, TicketState
 
 if TYPE_CHECKING:
     from adapters.teams.endpoint import TeamsRuntime

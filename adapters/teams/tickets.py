@@ -22,10 +22,10 @@ from adapters.teams.connector import send, serialize_reference, update
 from adapters.teams.dedupe import event_id
 from adapters.teams.support import SupportChannel, channel_id
 from bot.errors import HandoffError
-from bot.incident import INCIDENT_FORM
+from bot.handoff.incident import INCIDENT_FORM
+from bot.handoff.ports import Reporter
+from bot.handoff.tickets import Ticket
 from bot.models import Action, Reply
-from bot.ports import Reporter
-from bot.tickets import Ticket
 
 log = logging.getLogger(__name__)
 

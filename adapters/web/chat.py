@@ -18,9 +18,9 @@ from aiohttp import web
 from adapters.web.console import console_of, user_of
 from adapters.web.render import render
 from adapters.web.security import employee_id, wants_fragment
-from bot.incident import INCIDENT_FORM
+from bot.handoff.incident import INCIDENT_FORM
+from bot.handoff.ports import Reporter
 from bot.models import Message, Reply
-from bot.ports import Reporter
 
 MAX_QUESTION_CHARS = 4000
 PLATFORM = "web"

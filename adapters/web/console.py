@@ -13,9 +13,9 @@ from adapters.web.activity import ActivityLog
 from adapters.web.handoff import HandoffServices
 from adapters.web.ingestion import IngestJobs
 from adapters.web.settings import WebSettings
-from bot.delivery import OutboxRelay
-from bot.desk import SupportDesk
-from bot.handoff import Handoff
+from bot.handoff.desk import SupportDesk
+from bot.handoff.outbox import OutboxRelay
+from bot.handoff.submissions import Handoff
 
 PREFIX = "/console"
 

@@ -17,12 +17,12 @@ from aiohttp import web
 
 from adapters.metrics import GaugeReader, Labels
 from adapters.server import ServerContext
-from bot.delivery import Notifiers, OutboxRelay
-from bot.desk import SupportDesk
-from bot.handoff import Handoff
-from bot.ports import Notifier, Reporter
+from bot.handoff.desk import SupportDesk
+from bot.handoff.outbox import Notifiers, OutboxRelay
+from bot.handoff.ports import Notifier, Reporter
+from bot.handoff.submissions import Handoff
+from bot.handoff.tickets import TicketQuery, TicketState
 from bot.store import Store
-from bot.tickets import TicketQuery, TicketState
 
 PLATFORM = "web"
 EXTRAS_KEY = "handoff"

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from bot.assistant import Assistant
-from bot.delivery import Notifiers
-from bot.incident import FIELDS_BY_NAME
+from bot.handoff.incident import FIELDS_BY_NAME
+from bot.handoff.outbox import Notifiers
+from bot.handoff.ports import Reporter
+from bot.handoff.tickets import TicketKind, TicketQuery
 from bot.models import Action, Message, Status
-from bot.ports import Reporter
 from bot.settings import Settings
 from bot.store import Store
-from bot.tickets import TicketKind, TicketQuery
 from tests.bot.fakes import INCIDENT_SECTIONS, FakeClock, FakeEngine, RecordingNotifier
 
 _ids = itertools.count(1)

@@ -27,8 +27,8 @@ from adapters.server import ServerContext, create_app
 from adapters.slack.app import SlackRuntime
 from adapters.slack.dedupe import ClaimDelivery
 from adapters.slack.settings import SlackSettings
+from bot.answering.engine import Engine
 from bot.assistant import Assistant
-from bot.runtime import Engine
 from bot.store import open_store
 from tests.adapters.slack.fake_slack_api import FakeSlackApi
 

@@ -22,8 +22,8 @@ from adapters import teams
 from adapters.server import ServerContext, create_app
 from adapters.teams.endpoint import TeamsRuntime
 from adapters.teams.settings import TeamsSettings
+from bot.answering.engine import Engine
 from bot.assistant import Assistant
-from bot.runtime import Engine
 from bot.store import open_store
 from tests.adapters.teams.fake_connector import FakeConnector
 

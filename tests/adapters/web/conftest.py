@@ -21,8 +21,8 @@ from adapters.server import ServerContext, create_app
 from adapters.web.accounts import Role
 from adapters.web.console import Console
 from adapters.web.settings import WebSettings
+from bot.answering.engine import Engine
 from bot.assistant import Assistant
-from bot.runtime import Engine
 
 PASSWORD = "a-long-enough-password"
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')

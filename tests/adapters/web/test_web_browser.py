@@ -16,8 +16,8 @@ from adapters import web as console_adapter
 from adapters.server import ServerContext, create_app
 from adapters.web.accounts import Role
 from adapters.web.settings import WebSettings
+from bot.answering.engine import Engine, build_engine
 from bot.assistant import Assistant
-from bot.runtime import Engine, build_engine
 from bot.settings import BUNDLED_SOURCES, Settings
 from knowledge.embedding import Embedder
 from tests.adapters.web.conftest import PASSWORD

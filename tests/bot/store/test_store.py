@@ -76,7 +76,7 @@ def test_reference_numbers_are_unique_under_concurrency(store: Store) -> None:
 
 
 def test_the_audit_trail_cannot_be_rewritten(store: Store, handoff, reporter) -> None:
-    from bot.tickets import GeneralFeedback
+    from bot.handoff.tickets import GeneralFeedback
 
     handoff.general_feedback(GeneralFeedback(reporter=reporter, text="More examples, please"))
     for statement in (

@@ -3,7 +3,8 @@
 Synchronous on purpose (SQLAlchemy sessions): the async side (:class:`bot.assistant.Assistant`)
 runs it in worker threads. Each call is one transaction, so nothing is ever half-written;
 the notifications it decides on are written to the outbox in that same transaction and
-delivered afterwards by :mod:`bot.delivery`. The staff side is :class:`bot.queue.SupportQueue`.
+delivered afterwards by :mod:`bot.handoff.outbox`. The staff side is
+:class:`bot.handoff.lifecycle.SupportQueue`.
 
 Every free-text value is checked (not empty where required, at most
 ``Settings.ticket_field_max_chars``) and passed through :func:`redact_text` before it is
@@ -23,12 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from bot.errors import InvalidInput
-from bot.ports import Reporter
-from bot.settings import Settings
-from bot.store import Store
-from bot.store.schema import AnswerRow, QuestionLogRow, RatingRow, TicketRow
-from bot.store.tickets import insert_ticket, ticket_of
-from bot.tickets import (
+from bot.handoff.ports import Reporter
+from bot.handoff.records import insert_ticket, ticket_of
+from bot.handoff.tickets import (
     AnswerRecord,
     Escalation,
     GeneralFeedback,
@@ -40,6 +38,9 @@ from bot.tickets import (
     Ticket,
     TicketKind,
 )
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.schema import AnswerRow, QuestionLogRow, RatingRow, TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +59,17 @@ INCIDENT_FIELDS = (
 @functools.cache
 def _privacy_guard() -> Callable[[str], Any] | None:
     try:
-        from bot.privacy import redact
+        from bot.privacy.detection import redact
     except ModuleNotFoundError as exc:
-        if exc.name != "bot.privacy":
+        if exc.name != "bot.privacy.detection":
             raise
-        log.warning("bot.privacy is not installed: hand-off text is stored as typed")
+        log.warning("bot.privacy.detection is not installed: hand-off text is stored as typed")
         return None
     return redact
 
 
 def redact_text(text: str) -> str:
-    """The one seam where stored text meets the privacy guard (``bot.privacy.redact``).
+    """The one seam where stored text meets the privacy guard (``bot.privacy.detection.redact``).
 
     Returns the text with personal identifiers replaced by placeholders such as ``[HKID]``.
     Until the guard exists the text is returned unchanged (and a warning logged once).

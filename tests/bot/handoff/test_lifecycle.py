@@ -9,21 +9,21 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.delivery import Notifiers, OutboxRelay
-from bot.desk import SupportDesk
 from bot.errors import ClaimConflict, InvalidInput, InvalidTransition, TicketNotFound
-from bot.handoff import Handoff
-from bot.ports import Reporter
-from bot.queue import SupportQueue
-from bot.settings import Settings
-from bot.store import Store
-from bot.tickets import (
+from bot.handoff.desk import SupportDesk
+from bot.handoff.lifecycle import SupportQueue
+from bot.handoff.outbox import Notifiers, OutboxRelay
+from bot.handoff.ports import Reporter
+from bot.handoff.submissions import Handoff
+from bot.handoff.tickets import (
     GeneralFeedback,
     IncidentReport,
     TicketKind,
     TicketQuery,
     TicketState,
 )
+from bot.settings import Settings
+from bot.store import Store
 from tests.bot.fakes import FakeClock, RecordingNotifier
 
 

@@ -1,6 +1,7 @@
 """Ticket rows inside a transaction: insert with a reference, audit, queue notifications.
 
-Shared by the employee side (:mod:`bot.handoff`) and the staff side (:mod:`bot.queue`);
+Shared by the employee side (:mod:`bot.handoff.submissions`) and the staff side
+(:mod:`bot.handoff.lifecycle`);
 each function works in the caller's session, so it commits or rolls back with the rest.
 """
 
@@ -13,10 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.errors import TicketNotFound
-from bot.ports import Reporter
+from bot.handoff.ports import Reporter
+from bot.handoff.tickets import Severity, Ticket, TicketKind, TicketState
 from bot.store import Store
 from bot.store.schema import OutboxRow, TicketEventRow, TicketRow
-from bot.tickets import Severity, Ticket, TicketKind, TicketState
 
 TITLE_CHARS = 120
 

@@ -7,14 +7,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bot.handoff import Handoff
-from bot.incident import ConversationKey, Conversations, Draft
-from bot.personal_data import erase, erasures_of, export
-from bot.ports import Reporter
-from bot.queue import SupportQueue
+from bot.handoff.incident import ConversationKey, Conversations, Draft
+from bot.handoff.lifecycle import SupportQueue
+from bot.handoff.ports import Reporter
+from bot.handoff.submissions import Handoff
+from bot.handoff.tickets import AnswerRecord, Escalation, IncidentReport, Rating
+from bot.privacy.subject_requests import erase, erasures_of, export
 from bot.store import Store
 from bot.store.schema import ErasureRow, TicketRow
-from bot.tickets import AnswerRecord, Escalation, IncidentReport, Rating
 from tests.bot.fakes import FakeClock
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.retention import delete_tickets, deleted_count
+from bot.privacy.retention import delete_tickets, deleted_count
 from bot.store import Store
 from bot.store.schema import (
     AnswerRow,

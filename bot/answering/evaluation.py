@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.answer import Answerer
+from bot.answering.answer import Answerer
 from bot.errors import ConfigurationError
 from bot.models import Status
 from knowledge.documents import SECTION_SEPARATOR

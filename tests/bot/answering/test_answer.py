@@ -7,11 +7,11 @@ import re
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from bot.answer import Answerer
-from bot.compose import ChatModelComposer, check_markers
+from bot.answering.answer import Answerer
+from bot.answering.compose import ChatModelComposer, check_markers
+from bot.answering.engine import Engine
 from bot.errors import ComposerError
 from bot.models import Status
-from bot.runtime import Engine
 
 
 def test_hkid_question_is_answered_from_the_personal_data_sections(engine: Engine) -> None:

@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.answer import Answerer
-from bot.compose import ChatModelComposer, Composer, chat_model_from_settings
+from bot.answering.answer import Answerer
+from bot.answering.compose import ChatModelComposer, Composer, chat_model_from_settings
 from bot.errors import ConfigurationError
 from bot.settings import Settings
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder

@@ -19,7 +19,7 @@ from datetime import datetime
 
 import numpy as np
 
-from bot.tickets import Gap
+from bot.handoff.tickets import Gap
 from knowledge.embedding import Embedder
 from knowledge.lexical import tokenize
 

@@ -1,6 +1,6 @@
 """The privacy guard at the core's entrance: redact a message once, and say what was removed.
 
-:func:`guard` runs :func:`bot.privacy.redact` on what an employee typed; from then on only
+:func:`guard` runs :func:`bot.privacy.detection.redact` on what an employee typed; from then on only
 the redacted text exists for retrieval, the language model, the store and the logs.
 :class:`PrivacyNotice` words the reply's note ("your message contained what looks like an
 HKID number ...; these were not stored") and names the policy section on entering personal
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.models import Answer, Citation, Status
-from bot.privacy import redact
+from bot.privacy.detection import redact
 
 # Retrieved, not hard-coded, so the notice follows whatever policy the organisation loaded.
 PRIVACY_POLICY_QUESTION = "may I enter personal data into AI tools"

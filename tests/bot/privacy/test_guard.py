@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.answering.engine import Engine
 from bot.assistant import Assistant
-from bot.guard import PRIVACY_POLICY_QUESTION, PrivacyNotice, describe, guard
+from bot.handoff.ports import Reporter
 from bot.models import Message, Status
-from bot.ports import Reporter
-from bot.runtime import Engine
+from bot.privacy.guard import PRIVACY_POLICY_QUESTION, PrivacyNotice, describe, guard
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.schema import Base

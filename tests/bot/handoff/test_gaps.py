@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from bot.gaps import LoggedQuestion, group_questions
+from bot.handoff.gaps import LoggedQuestion, group_questions
 from knowledge.embedding import Embedder
 
 START = datetime(2026, 3, 1, tzinfo=UTC)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.delivery import Notifiers, OutboxRelay, backoff, pending_count
-from bot.handoff import Handoff
-from bot.ports import Reporter
-from bot.queue import SupportQueue
+from bot.handoff.lifecycle import SupportQueue
+from bot.handoff.outbox import Notifiers, OutboxRelay, backoff, pending_count
+from bot.handoff.ports import Reporter
+from bot.handoff.submissions import Handoff
+from bot.handoff.tickets import GeneralFeedback
 from bot.store import Store
-from bot.tickets import GeneralFeedback
 from tests.bot.fakes import FakeClock, RecordingNotifier
 
 

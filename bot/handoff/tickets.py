@@ -12,8 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.handoff.ports import Reporter
 from bot.models import Citation
-from bot.ports import Reporter
 
 
 class TicketKind(StrEnum):

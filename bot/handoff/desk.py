@@ -1,7 +1,7 @@
 """The support desk for async adapters: staff actions from a Slack button, a Teams card or
 the web console.
 
-Each call runs :class:`bot.queue.SupportQueue` in a worker thread (the event loop never
+Each call runs :class:`bot.handoff.lifecycle.SupportQueue` in a worker thread (the event loop never
 waits on the database) and then delivers the notifications the change queued, so the
 reporter hears about a claim as soon as it is made. Errors are the queue's own
 (:class:`bot.errors.TicketNotFound`, :class:`bot.errors.ClaimConflict`, ...): adapters show
@@ -15,9 +15,9 @@ import io
 from collections.abc import Callable
 from datetime import date
 
-from bot.delivery import OutboxRelay
-from bot.queue import SupportQueue
-from bot.tickets import Gap, Ticket, TicketDetail, TicketPage, TicketQuery
+from bot.handoff.lifecycle import SupportQueue
+from bot.handoff.outbox import OutboxRelay
+from bot.handoff.tickets import Gap, Ticket, TicketDetail, TicketPage, TicketQuery
 from knowledge.embedding import Embedder
 
 
@@ -61,7 +61,7 @@ class SupportDesk:
         return await asyncio.to_thread(export)
 
     async def knowledge_gaps(self, *, days: int = 90, limit: int = 50) -> list[Gap]:
-        """Grouped with the engine's embedder when the desk has one (see :mod:`bot.gaps`)."""
+        """Grouped with the engine's embedder when the desk has one (:mod:`bot.handoff.gaps`)."""
         return await asyncio.to_thread(
             self.queue.knowledge_gaps, embedder=self.embedder, days=days, limit=limit
         )

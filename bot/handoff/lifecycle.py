@@ -4,7 +4,8 @@
 ticket can also be resolved straight from ``open``. Every change appends to the audit trail
 and queues notifications in the same transaction: the reporter hears when their ticket is
 claimed, resolved or reopened; the support channel's card is updated on every change.
-Synchronous like :class:`bot.handoff.Handoff`; :class:`bot.desk.SupportDesk` is its async face.
+Synchronous like :class:`bot.handoff.submissions.Handoff`;
+:class:`bot.handoff.desk.SupportDesk` is its async face.
 """
 
 from __future__ import annotations
@@ -17,13 +18,10 @@ from typing import TextIO
 import sqlalchemy as sa
 
 from bot.errors import ClaimConflict, InvalidInput, InvalidTransition
-from bot.gaps import LoggedQuestion, group_questions
-from bot.handoff import MAX_NAME_CHARS, checked_text, raise_if, utc_now
-from bot.settings import Settings
-from bot.store import Store
-from bot.store.schema import CommentRow, QuestionLogRow, RatingRow, TicketEventRow, TicketRow
-from bot.store.tickets import add_event, find_ticket, queue_notification, ticket_of
-from bot.tickets import (
+from bot.handoff.gaps import LoggedQuestion, group_questions
+from bot.handoff.records import add_event, find_ticket, queue_notification, ticket_of
+from bot.handoff.submissions import MAX_NAME_CHARS, checked_text, raise_if, utc_now
+from bot.handoff.tickets import (
     Comment,
     Gap,
     Severity,
@@ -35,6 +33,9 @@ from bot.tickets import (
     TicketQuery,
     TicketState,
 )
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.schema import CommentRow, QuestionLogRow, RatingRow, TicketEventRow, TicketRow
 from knowledge.embedding import Embedder
 
 OPEN, CLAIMED, RESOLVED = (s.value for s in TicketState)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.privacy import Finding, Redaction, detect, hkid_check_character, redact
+from bot.privacy.detection import Finding, Redaction, detect, hkid_check_character, redact
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CASES = ROOT / "tests" / "data" / "pii_cases.jsonl"
 SOURCES = ROOT / "knowledge" / "sources"
 TYPES = ("HKID", "PHONE", "EMAIL", "CARD", "PASSPORT", "BANK_ACCOUNT", "IP_ADDRESS")

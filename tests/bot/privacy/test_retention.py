@@ -9,15 +9,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
-from bot.handoff import Handoff
-from bot.incident import ConversationKey, Conversations, Draft
-from bot.ports import Reporter
-from bot.queue import SupportQueue
-from bot.retention import purge, purge_daily
+from bot.handoff.incident import ConversationKey, Conversations, Draft
+from bot.handoff.lifecycle import SupportQueue
+from bot.handoff.ports import Reporter
+from bot.handoff.submissions import Handoff
+from bot.handoff.tickets import AnswerRecord, IncidentReport, Rating
+from bot.privacy.retention import purge, purge_daily
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.schema import AnswerRow, RatingRow, TicketEventRow, TicketRow
-from bot.tickets import AnswerRecord, IncidentReport, Rating
 from tests.bot.fakes import FakeClock
 
 DAYS = {"conversation_days": 90, "closed_ticket_days": 365}

@@ -25,12 +25,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from bot.handoff import utc_now
-from bot.ports import Notifier
+from bot.handoff.ports import Notifier
+from bot.handoff.records import ticket_of
+from bot.handoff.submissions import utc_now
+from bot.handoff.tickets import Ticket
 from bot.store import Store
 from bot.store.schema import OutboxRow, TicketRow
-from bot.store.tickets import ticket_of
-from bot.tickets import Ticket
 
 log = logging.getLogger(__name__)
 

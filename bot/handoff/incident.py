@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from bot.handoff import redact_text, utc_now
+from bot.handoff.submissions import redact_text, utc_now
 from bot.intents import tool_named
 from bot.models import Message
 from bot.store import Store
@@ -28,7 +28,7 @@ FLOW = "incident"
 
 @dataclass(frozen=True)
 class IncidentField:
-    """One thing the report needs: its name in :class:`bot.tickets.IncidentReport`, a
+    """One thing the report needs: its name in :class:`bot.handoff.tickets.IncidentReport`, a
     label for forms, the question asked in conversation, and whether a form must fill it.
 
     Only "what happened" is required: a report with gaps beats no report, and the response

@@ -9,12 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from bot.errors import InvalidInput
-from bot.handoff import Handoff
-from bot.ports import Reporter
-from bot.queue import SupportQueue
-from bot.store import Store
-from bot.store.schema import OutboxRow, QuestionLogRow, TicketEventRow, TicketRow
-from bot.tickets import (
+from bot.handoff.lifecycle import SupportQueue
+from bot.handoff.ports import Reporter
+from bot.handoff.submissions import Handoff
+from bot.handoff.tickets import (
     AnswerRecord,
     Escalation,
     GeneralFeedback,
@@ -22,6 +20,8 @@ from bot.tickets import (
     Rating,
     TicketState,
 )
+from bot.store import Store
+from bot.store.schema import OutboxRow, QuestionLogRow, TicketEventRow, TicketRow
 from tests.bot.fakes import citation
 
 
@@ -81,7 +81,7 @@ def test_concurrent_submissions_with_one_key_create_one_ticket(
 def test_text_is_redacted_before_it_is_stored(
     handoff: Handoff, queue: SupportQueue, store: Store, reporter: Reporter
 ) -> None:
-    pytest.importorskip("bot.privacy")
+    pytest.importorskip("bot.privacy.detection")
     submitted = handoff.report_incident(
         IncidentReport(
             reporter=reporter,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.compose import Composer, ExtractiveComposer
+from bot.answering.compose import Composer, ExtractiveComposer
 from bot.errors import ComposerError
 from bot.models import Answer, Citation, Status
 from knowledge.index import Hit, KnowledgeIndex
