@@ -16,7 +16,7 @@ from adapters.server import ServerContext, Setup, create_app
 from adapters.slack.settings import SlackSettings
 from adapters.web import setup as web_console
 from bot.answering.engine import build_engine
-from bot.assistant import Assistant
+from bot.assembly import build_assistant
 from bot.privacy.retention import purge_daily
 from bot.settings import Settings
 from bot.store import Store, open_store
@@ -57,7 +57,7 @@ def build_context(settings: Settings, *, embedder: Embedder | None = None) -> Se
         store.close()
         raise
     context = ServerContext(
-        settings=settings, engine=engine, assistant=Assistant(engine, store=store)
+        settings=settings, engine=engine, assistant=build_assistant(engine, store=store)
     )
     if report is not None:
         context.metrics.observe_ingest(failed_files=len(report.failed))

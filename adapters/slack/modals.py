@@ -20,8 +20,6 @@ RESOLVE_CALLBACK = "policybot_resolve"
 RESOLUTION_FIELD = "resolution"
 # Slack's plain_text_input accepts at most 3000 characters.
 MAX_INPUT_CHARS = 3000
-# Fields long enough to need several lines.
-MULTILINE = frozenset({"what_happened", "data_involved"})
 REQUIRED_ERROR = "Please fill this in."
 
 View = dict[str, Any]
@@ -80,7 +78,7 @@ def incident_modal(
             f.name,
             f.label,
             required=f.required,
-            multiline=f.name in MULTILINE,
+            multiline=f.multiline,
             max_chars=max_chars,
             hint=f.question,
         )

@@ -30,9 +30,8 @@ from bot.models import Action, Reply
 log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
-MULTILINE = frozenset({"what_happened", "data_involved"})
 INCIDENT_FIELDS = tuple(
-    payloads.FormField(f.name, f.label, required=f.required, multiline=f.name in MULTILINE)
+    payloads.FormField(f.name, f.label, required=f.required, multiline=f.multiline)
     for f in INCIDENT_FORM
 )
 

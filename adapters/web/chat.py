@@ -20,9 +20,9 @@ from adapters.web.render import render
 from adapters.web.security import employee_id, wants_fragment
 from bot.handoff.incident import INCIDENT_FORM
 from bot.handoff.ports import Reporter
+from bot.limits import MAX_QUESTION_CHARS
 from bot.models import Message, Reply
 
-MAX_QUESTION_CHARS = 4000
 PLATFORM = "web"
 
 

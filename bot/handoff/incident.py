@@ -1,8 +1,9 @@
 """Collecting an AI incident report in conversation, one question at a time.
 
-:data:`INCIDENT_FORM` lists what an AI incident response needs (the policy's "say what
-happened, when, which tool and account were involved, what information was affected"),
-in the order the bot asks; adapters that show a form instead build it from the same list.
+:data:`bot.handoff.incident_form.INCIDENT_FORM` lists what an AI incident response needs
+(the policy's "say what happened, when, which tool and account were involved, what
+information was affected"), in the order the bot asks; adapters that show a form instead
+build it from the same list.
 A :class:`Draft` is kept in the ``conversations`` table between messages, so a report
 survives a restart and may continue on another server process. Drafts hold redacted text
 only and are forgotten after ``Settings.conversation_timeout_minutes`` of silence.
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot.handoff.incident_form import FIELDS_BY_NAME, INCIDENT_FORM, IncidentField
 from bot.handoff.submissions import redact_text, utc_now
 from bot.intents import tool_named
 from bot.models import Message
@@ -25,66 +27,14 @@ from bot.store.schema import ConversationRow
 
 FLOW = "incident"
 
-
-@dataclass(frozen=True)
-class IncidentField:
-    """One thing the report needs: its name in :class:`bot.handoff.tickets.IncidentReport`, a
-    label for forms, the question asked in conversation, and whether a form must fill it.
-
-    Only "what happened" is required: a report with gaps beats no report, and the response
-    team follows up. The conversation still asks every question ("don't know" is accepted).
-    """
-
-    name: str
-    label: str
-    question: str
-    required: bool = False
-
-
-INCIDENT_FORM: tuple[IncidentField, ...] = (
-    IncidentField(
-        "what_happened",
-        "What happened",
-        "What happened? A sentence or two is enough.",
-        required=True,
-    ),
-    IncidentField(
-        "tool",
-        "AI tool and account",
-        "Which AI tool or service was involved (for example ChatGPT, Copilot, Gemini), "
-        "and which account: your work account, a personal one, or someone else's?",
-    ),
-    IncidentField(
-        "data_involved",
-        "Personal data or confidential information involved, and roughly how much",
-        "Was personal data or confidential information involved? If so, what kind and "
-        'roughly how much (for example "about 200 customer names and phone numbers")? '
-        "Describe it; please don't paste the data itself.",
-    ),
-    IncidentField(
-        "happened_at",
-        "When it happened",
-        "When did it happen? A rough date and time is fine.",
-    ),
-    IncidentField(
-        "discovered_at",
-        "When it was discovered",
-        'When did you notice it? ("Straight away" is a fine answer.)',
-    ),
-    IncidentField(
-        "contained",
-        "Contained?",
-        "Is it contained, or could the information still be reaching people (for example a "
-        'shared link that is still open)? "Don\'t know" is a fine answer.',
-    ),
-    IncidentField(
-        "contact",
-        "How to contact you",
-        "Last one: how should the support team reach you: here, a call, or email? No need "
-        "to type your number or address; they can look you up.",
-    ),
-)
-FIELDS_BY_NAME = {f.name: f for f in INCIDENT_FORM}
+__all__ = [
+    "FIELDS_BY_NAME",
+    "INCIDENT_FORM",
+    "ConversationKey",
+    "Conversations",
+    "Draft",
+    "IncidentField",
+]
 
 
 @dataclass(frozen=True)

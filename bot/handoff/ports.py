@@ -9,6 +9,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from bot.models import Message
+
 
 @dataclass(frozen=True)
 class Reporter:
@@ -22,6 +24,16 @@ class Reporter:
     user_id: str
     conversation_ref: str | None = None
     display_name: str | None = None
+
+    @classmethod
+    def of(cls, message: Message) -> Reporter:
+        """The sender of a chat message, reachable again where they wrote."""
+        return cls(
+            platform=message.platform,
+            user_id=message.user_id,
+            conversation_ref=message.conversation_ref,
+            display_name=message.display_name,
+        )
 
 
 class Notifier(ABC):

@@ -13,7 +13,6 @@ stored, so what employees type never reaches the database unredacted.
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from bot.errors import InvalidInput
+from bot.handoff.incident_form import INCIDENT_FIELDS
 from bot.handoff.ports import Reporter
 from bot.handoff.records import insert_ticket, ticket_of
 from bot.handoff.tickets import (
@@ -38,44 +38,20 @@ from bot.handoff.tickets import (
     Ticket,
     TicketKind,
 )
+from bot.limits import MAX_NAME_CHARS
+from bot.privacy.detection import redact
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.schema import AnswerRow, QuestionLogRow, RatingRow, TicketRow
 
 log = logging.getLogger(__name__)
 
-MAX_NAME_CHARS = 255
-INCIDENT_FIELDS = (
-    "what_happened",
-    "tool",
-    "data_involved",
-    "happened_at",
-    "discovered_at",
-    "contained",
-    "contact",
-)
-
-
-@functools.cache
-def _privacy_guard() -> Callable[[str], Any] | None:
-    try:
-        from bot.privacy.detection import redact
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.privacy.detection":
-            raise
-        log.warning("bot.privacy.detection is not installed: hand-off text is stored as typed")
-        return None
-    return redact
-
-
 def redact_text(text: str) -> str:
-    """The one seam where stored text meets the privacy guard (``bot.privacy.detection.redact``).
+    """The one seam where stored text meets the privacy guard (``detection.redact``).
 
     Returns the text with personal identifiers replaced by placeholders such as ``[HKID]``.
-    Until the guard exists the text is returned unchanged (and a warning logged once).
     """
-    guard = _privacy_guard()
-    return guard(text).text if guard is not None else text
+    return redact(text).text
 
 
 def utc_now() -> datetime:

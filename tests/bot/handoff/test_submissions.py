@@ -81,7 +81,6 @@ def test_concurrent_submissions_with_one_key_create_one_ticket(
 def test_text_is_redacted_before_it_is_stored(
     handoff: Handoff, queue: SupportQueue, store: Store, reporter: Reporter
 ) -> None:
-    pytest.importorskip("bot.privacy.detection")
     submitted = handoff.report_incident(
         IncidentReport(
             reporter=reporter,

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.answering.engine import Engine
-from bot.assistant import Assistant
+from bot.assembly import build_assistant
 from bot.handoff.ports import Reporter
 from bot.models import Message, Status
 from bot.privacy.guard import PRIVACY_POLICY_QUESTION, PrivacyNotice, describe, guard
@@ -54,7 +54,7 @@ async def test_the_engine_and_the_store_see_only_the_redacted_question(
     store: Store, store_settings: Settings, clock: FakeClock
 ) -> None:
     engine = FakeEngine(settings=store_settings)
-    assistant = Assistant(engine, store=store, clock=clock)
+    assistant = build_assistant(engine, store=store, clock=clock)
 
     reply = await assistant.handle(message(QUESTION))
 
@@ -71,7 +71,7 @@ async def test_a_question_passed_to_a_person_is_redacted_before_the_engine(
     store: Store, store_settings: Settings, clock: FakeClock, reporter: Reporter
 ) -> None:
     engine = FakeEngine(settings=store_settings)
-    assistant = Assistant(engine, store=store, clock=clock)
+    assistant = build_assistant(engine, store=store, clock=clock)
     await assistant.ask_person(reporter, question="Is chatgpt ok for mei@example.com?")
     assert engine.answerer.questions == ["Is chatgpt ok for [EMAIL]?"]
 
@@ -98,7 +98,7 @@ async def test_hkid_question_through_feedback_and_escalation_leaves_no_raw_value
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     _log_everything(caplog)
-    assistant = Assistant(engine, store=store, clock=clock)
+    assistant = build_assistant(engine, store=store, clock=clock)
 
     reply = await assistant.handle(message(QUESTION))
     assert reply.privacy == ("HKID", "PHONE")
