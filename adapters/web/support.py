@@ -15,6 +15,7 @@ from aiohttp import web
 from adapters.web.console import PREFIX, console_of, current_user
 from adapters.web.render import render
 from bot.errors import ClaimConflict, HandoffError, InvalidInput, InvalidTransition, TicketNotFound
+from bot.handoff.cards import ticket_card
 from bot.handoff.tickets import Severity, TicketKind, TicketQuery, TicketState
 
 PAGE_SIZE = 50
@@ -54,6 +55,7 @@ async def queue_page(request: web.Request) -> web.Response:
         "support.html",
         title="Support queue",
         page=page,
+        cards=[ticket_card(t) for t in page.tickets],
         query=query,
         filters=filters,
         filter_qs=urlencode(filters),
@@ -95,6 +97,7 @@ async def ticket_page(
         title=detail.ticket.reference,
         detail=detail,
         ticket=detail.ticket,
+        card=ticket_card(detail.ticket),
         severities=list(Severity),
         error=error,
         done=request.query.get("done"),

@@ -46,6 +46,7 @@ from bot.store.schema import AnswerRow, QuestionLogRow, RatingRow, TicketRow
 
 log = logging.getLogger(__name__)
 
+
 def redact_text(text: str) -> str:
     """The one seam where stored text meets the privacy guard (``detection.redact``).
 

@@ -27,9 +27,19 @@ class TicketKind(StrEnum):
 
     @property
     def label(self) -> str:
+        """How the employee's own list names it ("my tickets")."""
         return {"incident": "incident report", "escalation": "question", "feedback": "feedback"}[
             self.value
         ]
+
+    @property
+    def title(self) -> str:
+        """How a support card names it."""
+        return {
+            "incident": "AI incident",
+            "escalation": "Question for a person",
+            "feedback": "Feedback",
+        }[self.value]
 
 
 class TicketState(StrEnum):
