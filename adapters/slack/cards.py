@@ -75,6 +75,6 @@ def ticket_blocks(ticket: Ticket) -> list[Block]:
 def ticket_text(ticket: Ticket) -> str:
     """The card's top-level text (notifications, screen readers)."""
     return truncate(
-        f"{ticket.reference} ({ticket.kind.title}, {ticket.state.value}): {ticket.title}",
+        f"{ticket.reference} ({ticket.kind.heading}, {ticket.state.value}): {ticket.title}",
         300,
     )

@@ -99,7 +99,7 @@ def ticket_card(ticket: Ticket) -> TicketCard:
     return TicketCard(
         reference=ticket.reference,
         kind=ticket.kind,
-        kind_title=ticket.kind.title,
+        kind_title=ticket.kind.heading,
         state=ticket.state,
         state_label=STATE_LABELS[ticket.state],
         severity=ticket.severity.value,

@@ -33,7 +33,7 @@ class TicketKind(StrEnum):
         ]
 
     @property
-    def title(self) -> str:
+    def heading(self) -> str:
         """How a support card names it."""
         return {
             "incident": "AI incident",
