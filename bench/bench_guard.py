@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.guard import guard  # noqa: E402
-from bot.runtime import build_engine  # noqa: E402
+from bot.answering.engine import build_engine  # noqa: E402
+from bot.privacy.guard import guard  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 QUESTIONS = ROOT / "knowledge" / "eval" / "questions.jsonl"

@@ -1,4 +1,5 @@
-"""Redaction cost per message: ``bot.privacy.redact`` against two trivial baselines, same run.
+"""Redaction cost per message: ``bot.privacy.detection.redact`` against two trivial
+baselines, same run.
 
 Run: ``python bench/bench_redaction.py``. Prints p50/p95/mean in microseconds per call for:
 
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot import privacy  # noqa: E402
-from bot.privacy import redact  # noqa: E402
+from bot.privacy.detection import redact  # noqa: E402
 
 CASES = ROOT / "tests" / "data" / "pii_cases.jsonl"
 ROUNDS = 20

@@ -25,13 +25,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import (  # noqa: E402
+from bot.answering.engine import build_engine  # noqa: E402
+from bot.answering.evaluation import (  # noqa: E402
     Case,
     load_cases,
     matches,
     percentile,  # noqa: E402
 )
-from bot.runtime import build_engine  # noqa: E402
 from bot.settings import BUNDLED_SOURCES, Settings  # noqa: E402
 from knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 from knowledge.index import FusionWeights  # noqa: E402

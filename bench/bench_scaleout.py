@@ -37,7 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import percentile  # noqa: E402
+from bot.answering.evaluation import percentile  # noqa: E402
 from tests.scaleout.cluster import (  # noqa: E402
     Cluster,
     Server,

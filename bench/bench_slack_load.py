@@ -36,7 +36,7 @@ from slack_sdk.signature import SignatureVerifier
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import latency_summary  # noqa: E402
+from bot.answering.evaluation import latency_summary  # noqa: E402
 from tests.adapters.slack.fake_slack_api import FakeSlackApi  # noqa: E402
 
 QUESTIONS = ROOT / "knowledge" / "eval" / "questions.jsonl"

@@ -32,10 +32,11 @@ sys.path.insert(0, str(ROOT))
 from adapters import teams  # noqa: E402
 from adapters.server import ServerContext, create_app  # noqa: E402
 from adapters.teams.settings import TeamsSettings  # noqa: E402
+from bot.answering.engine import build_engine  # noqa: E402
+from bot.answering.evaluation import latency_summary  # noqa: E402
+from bot.assembly import build_assistant  # noqa: E402
 from bot.assistant import Assistant  # noqa: E402
-from bot.evaluation import latency_summary  # noqa: E402
 from bot.models import Message  # noqa: E402
-from bot.runtime import build_engine  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.adapters.teams.fake_connector import FakeConnector  # noqa: E402
 
@@ -127,7 +128,7 @@ async def run(n: int) -> str:
         settings = Settings(data_dir=Path(tmp), _env_file=None)
         engine = build_engine(settings)
         engine.ingest()
-        assistant = Assistant(engine)
+        assistant = build_assistant(engine)
         context = ServerContext(settings=settings, engine=engine, assistant=assistant)
         batch = activities(n)
         await baseline(assistant, batch[:20])  # warm the model and the thread pool

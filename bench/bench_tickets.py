@@ -36,13 +36,13 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.handoff import Handoff  # noqa: E402
-from bot.ports import Reporter  # noqa: E402
-from bot.queue import SupportQueue  # noqa: E402
+from bot.handoff.lifecycle import SupportQueue  # noqa: E402
+from bot.handoff.ports import Reporter  # noqa: E402
+from bot.handoff.submissions import Handoff  # noqa: E402
+from bot.handoff.tickets import IncidentReport, TicketKind, TicketQuery, TicketState  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.store import Store, open_store  # noqa: E402
 from bot.store.schema import TicketEventRow, TicketRow  # noqa: E402
-from bot.tickets import IncidentReport, TicketKind, TicketQuery, TicketState  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "tickets.md"
 REPORTER = Reporter("slack", "U0BENCH", "D0BENCH", "Bench")

@@ -88,7 +88,7 @@ class Message:
     conversation_id: str
     message_id: str | None = None
     thread_id: str | None = None
-    # Adapter-owned opaque text for reaching this person later (see ``bot.ports.Reporter``).
+    # Adapter-owned opaque text for reaching this person later (see ``bot.handoff.ports.Reporter``).
     conversation_ref: str | None = None
     display_name: str | None = None
 

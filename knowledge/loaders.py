@@ -158,7 +158,8 @@ def _normalise_whitespace(text: str) -> str:
 def _load_markdown(path: Path, relative: str) -> Document:
     meta, body = _split_front_matter(_read_text(path))
     headings: list[tuple[int, str, str, str | None]] = []
-    level, heading, lines = 0, "", []
+    lines: list[str] = []
+    level, heading = 0, ""
     in_fence = False
     for line in body.splitlines():
         if _FENCE.match(line):
@@ -178,7 +179,8 @@ def _sections_from_plain_lines(
 ) -> list[tuple[int, str, str, str | None]]:
     """Numbered heading lines ("4.3 Personal data") start sections; depth = count of numbers."""
     headings: list[tuple[int, str, str, str | None]] = []
-    level, heading, body, location = 0, "", [], None
+    body: list[str] = []
+    level, heading, location = 0, "", None
     for line, line_location in lines:
         stripped = line.strip()
         match = _NUMBERED_HEADING.match(stripped)
@@ -244,7 +246,8 @@ def _load_docx(path: Path, relative: str) -> Document:
     if props.version:
         meta["version"] = props.version
     headings: list[tuple[int, str, str, str | None]] = []
-    level, heading, body = 0, "", []
+    body: list[str] = []
+    level, heading = 0, ""
     for paragraph in document.paragraphs:
         style = (paragraph.style.name if paragraph.style is not None else "") or ""
         text = paragraph.text.strip()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime import Engine, build_engine
+from bot.answering.engine import Engine, build_engine
 from bot.settings import BUNDLED_SOURCES, Settings
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import textwrap
-from dataclasses import replace
 from pathlib import Path
 
 from adapters.cli.ingest import add_index_option, settings_for
-from bot.evaluation import evaluate, load_cases, threshold_sweep
-from bot.guard import PrivacyNotice, guard
+from bot.answering.engine import Engine, build_engine
+from bot.answering.evaluation import evaluate, load_cases, threshold_sweep
+from bot.assistant import Assistant
 from bot.models import Answer, Status
-from bot.runtime import Engine, build_engine
 from bot.settings import Settings
-
-MAX_QUESTION_CHARS = 4000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,15 +59,13 @@ def handle_ask(args: argparse.Namespace, settings: Settings) -> int:
         questions = (line.rstrip("\n") for line in sys.stdin)
     else:
         questions = iter([args.question])
-    engine = ready_engine(args, settings)
-    notice = PrivacyNotice(engine.answerer.answer)
+    assistant = Assistant(ready_engine(args, settings).answerer)
     for question in questions:
         if not question.strip():
             continue
         # The engine (and a configured language model) sees only the redacted question;
         # the JSON still echoes the caller's own line, which never leaves their pipe.
-        guarded = guard(question[:MAX_QUESTION_CHARS])
-        answer = replace(engine.answerer.answer(guarded.text), privacy=guarded.types)
+        answer = asyncio.run(assistant.ask(question))
         if args.json:
             data = answer.as_json()
             data["question"] = question
@@ -77,7 +73,8 @@ def handle_ask(args: argparse.Namespace, settings: Settings) -> int:
         else:
             text = format_answer(answer)
             if answer.privacy:
-                text += "\n\n" + textwrap.fill(notice.text(answer.privacy), width=88)
+                notice = assistant.privacy_notice.text(answer.privacy)
+                text += "\n\n" + textwrap.fill(notice, width=88)
             print(text, flush=True)
     return 0
 

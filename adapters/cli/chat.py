@@ -15,9 +15,9 @@ import textwrap
 import uuid
 from collections.abc import Callable
 
-from bot.assistant import Assistant
+from bot.assembly import build_assistant
+from bot.handoff.ports import Notifier, Reporter
 from bot.models import Action, Message, Reply
-from bot.ports import Notifier, Reporter
 
 PLATFORM = "cli"
 CONVERSATION = "terminal"
@@ -63,7 +63,7 @@ def run(engine: object, *, read: Callable[[str], str] = input, write: Write = pr
 
 
 async def _session(engine: object, read: Callable[[str], str], write: Write) -> int:
-    assistant = Assistant(engine)
+    assistant = build_assistant(engine)
     assistant.notifiers.register(TerminalNotifier(write))
     user = getpass.getuser()
     print(

@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 from adapters.cli.ingest import settings_for
-from bot.runtime import build_engine, keep_data_local
+from bot.answering.engine import build_engine, keep_data_local
 from bot.settings import Settings
 from knowledge.coverage import (
     CoverageReport,

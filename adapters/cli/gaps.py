@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from bot.queue import SupportQueue
-from bot.runtime import keep_data_local
+from bot.answering.engine import keep_data_local
+from bot.handoff.lifecycle import SupportQueue
 from bot.settings import Settings
 from bot.store import open_store
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder

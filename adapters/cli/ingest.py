@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.runtime import build_engine
+from bot.answering.engine import build_engine
 from bot.settings import Settings
 
 

@@ -14,8 +14,8 @@ import argparse
 import json
 import sys
 
-from bot.personal_data import erase, export
-from bot.retention import purge_with
+from bot.privacy.retention import purge_with
+from bot.privacy.subject_requests import erase, export
 from bot.settings import Settings
 from bot.store import open_store
 

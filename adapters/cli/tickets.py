@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from bot.queue import SupportQueue
+from bot.handoff.lifecycle import SupportQueue
+from bot.handoff.tickets import Severity, Ticket, TicketDetail, TicketKind, TicketQuery, TicketState
 from bot.settings import Settings
 from bot.store import open_store
-from bot.tickets import Severity, Ticket, TicketDetail, TicketKind, TicketQuery, TicketState
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -17,8 +17,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import events, interactions, render
+from bot.handoff.ports import Reporter
 from bot.models import Message
-from bot.ports import Reporter
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackRuntime

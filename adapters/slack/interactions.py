@@ -18,8 +18,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import cards, events, modals, render, web
 from bot.errors import HandoffError
+from bot.handoff.keys import idempotency_key
+from bot.handoff.ports import Reporter
 from bot.models import Reply
-from bot.ports import Reporter
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackRuntime
@@ -58,7 +59,7 @@ def staff_name(body: dict[str, Any]) -> str:
 
 def key(*parts: object) -> str:
     """An idempotency key: a repeated click or submission finds the first ticket."""
-    return ":".join(["slack", *(str(p) for p in parts)])[:255]
+    return idempotency_key("slack", *parts)
 
 
 async def privately(respond: AsyncRespond, text: str) -> None:

@@ -1,6 +1,6 @@
 """Slack modals: the incident report and the resolution note. Pure functions, no I/O.
 
-The incident modal is built from the core's :data:`bot.incident.INCIDENT_FORM`, the same
+The incident modal is built from the core's :data:`bot.handoff.incident.INCIDENT_FORM`, the same
 list the conversational flow asks through, so both collect the same fields. Required
 fields are checked when the modal is submitted, inside Slack's 3-second acknowledgement,
 and come back as ``response_action: errors`` under the field; Slack itself enforces each
@@ -13,15 +13,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.incident import INCIDENT_FORM, IncidentField
+from bot.handoff.incident import INCIDENT_FORM, IncidentField
 
 INCIDENT_CALLBACK = "policybot_incident"
 RESOLVE_CALLBACK = "policybot_resolve"
 RESOLUTION_FIELD = "resolution"
 # Slack's plain_text_input accepts at most 3000 characters.
 MAX_INPUT_CHARS = 3000
-# Fields long enough to need several lines.
-MULTILINE = frozenset({"what_happened", "data_involved"})
 REQUIRED_ERROR = "Please fill this in."
 
 View = dict[str, Any]
@@ -80,7 +78,7 @@ def incident_modal(
             f.name,
             f.label,
             required=f.required,
-            multiline=f.name in MULTILINE,
+            multiline=f.multiline,
             max_chars=max_chars,
             hint=f.question,
         )

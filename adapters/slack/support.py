@@ -1,6 +1,6 @@
 """The Slack side of the hand-off service's notifications: :class:`SlackNotifier`.
 
-The core decides what to say (``bot.delivery`` hands each queued notification to the
+The core decides what to say (``bot.handoff.outbox`` hands each queued notification to the
 notifier of the right platform); this posts it. Ticket cards go to the configured support
 channel and are updated in place as the ticket moves; messages for a reporter go to their
 DM with the app. Failures raise, so the outbox keeps the notification and retries it.
@@ -17,9 +17,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import cards, web
 from adapters.slack.render import escape
-from bot.ports import Notifier, Reporter
+from bot.handoff.ports import Notifier, Reporter
+from bot.handoff.tickets import Ticket
 from bot.store import Store
-from bot.tickets import Ticket
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from adapters.teams.dedupe import (
 from adapters.teams.notifier import TeamsNotifier, TicketCards
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
-from bot.delivery import Notifiers
+from bot.handoff.outbox import Notifiers
 
 log = logging.getLogger(__name__)
 

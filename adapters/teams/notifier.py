@@ -1,4 +1,4 @@
-"""The Teams side of :class:`bot.ports.Notifier`: reporters' chats and the support channel.
+"""The Teams side of :class:`bot.handoff.ports.Notifier`: reporters' chats and the support channel.
 
 A ticket's card is posted once to the support channel and then updated in place on every
 change (claim, resolve, reopen), wherever the change was made: a Teams button, the web
@@ -15,62 +15,15 @@ from typing import TYPE_CHECKING
 
 from adapters.teams import payloads
 from adapters.teams.connector import deserialize_reference, post_proactive, update_proactive
-from bot.ports import Notifier, Reporter
+from bot.handoff.cards import ticket_card
+from bot.handoff.ports import Notifier, Reporter
+from bot.handoff.tickets import Ticket
 from bot.store import Store
-from bot.tickets import Ticket, TicketKind, TicketState
 
 if TYPE_CHECKING:
     from adapters.teams.endpoint import TeamsRuntime
 
 log = logging.getLogger(__name__)
-
-KIND_TITLES = {
-    TicketKind.INCIDENT: "AI incident",
-    TicketKind.ESCALATION: "Question for a person",
-    TicketKind.FEEDBACK: "Feedback",
-}
-DETAIL_LABELS = {
-    "tool": "Tool",
-    "data_involved": "Data involved",
-    "happened_at": "Happened",
-    "discovered_at": "Discovered",
-    "contained": "Contained",
-    "contact": "Contact",
-    "question": "Question",
-    "answer": "Bot's answer",
-    "comment": "Comment",
-    "note": "Note",
-}
-MAX_FACT_CHARS = 300
-
-
-def ticket_view(ticket: Ticket) -> payloads.TicketView:
-    """How a ticket reads on its support-channel card."""
-    status = ticket.state.value.capitalize()
-    if ticket.state is TicketState.OPEN and ticket.ack_due_at is not None:
-        due = ticket.ack_due_at.strftime("%d %b %H:%M UTC")
-        status += f" · {'OVERDUE since' if ticket.overdue else 'claim by'} {due}"
-    facts = [
-        ("Severity", ticket.severity.value),
-        ("Reported by", ticket.reporter.display_name or ticket.reporter.user_id),
-    ]
-    for key, label in DETAIL_LABELS.items():
-        value = ticket.details.get(key)
-        if isinstance(value, str) and value.strip():
-            facts.append((label, payloads.truncate(value, MAX_FACT_CHARS)))
-    notes = (f"Resolution: {ticket.resolution}",) if ticket.resolution else ()
-    return payloads.TicketView(
-        reference=ticket.reference,
-        kind=KIND_TITLES.get(ticket.kind, ticket.kind.value),
-        status=status,
-        summary=ticket.title,
-        facts=tuple(facts),
-        assignee=ticket.assignee,
-        can_claim=ticket.state is TicketState.OPEN,
-        can_resolve=ticket.state is not TicketState.RESOLVED,
-        notes=notes,
-    )
-
 
 PLATFORM = "teams"
 
@@ -116,7 +69,7 @@ class TeamsNotifier(Notifier):
                 "no Teams support channel: set POLICYBOT_TEAMS_SUPPORT_CONVERSATION or send "
                 "'admin support-channel' in it"
             )
-        card = payloads.card_activity(payloads.ticket_card(ticket_view(ticket)))
+        card = payloads.card_activity(payloads.ticket_card(ticket_card(ticket)))
         app_id = self.runtime.settings.app_id
         posted = await self.cards.get(ticket.reference)
         if posted is not None and posted["conversation"] == reference.conversation.id:

@@ -16,9 +16,10 @@ import html
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from bot.handoff.cards import CardAction, TicketCard
 from bot.models import Action, Citation, Reply
 
 MAX_CITATIONS = 20
@@ -311,45 +312,42 @@ def _error_block(message: str) -> Payload:
     }
 
 
-@dataclass(frozen=True)
-class TicketView:
-    """What a support-channel card shows about a ticket, already in display words."""
-
-    reference: str
-    kind: str
-    status: str
-    summary: str
-    facts: tuple[tuple[str, str], ...] = ()
-    assignee: str | None = None
-    can_claim: bool = False
-    can_resolve: bool = False
-    notes: tuple[str, ...] = field(default=())
+MAX_FACT_CHARS = 300
 
 
-def ticket_card(ticket: TicketView) -> Payload:
-    """A ticket card for the support channel, with Claim / Resolve while they apply."""
-    status = ticket.status + (f" · {ticket.assignee}" if ticket.assignee else "")
+def ticket_card(card: TicketCard) -> Payload:
+    """A ticket card for the support channel, with the buttons the ticket's state allows."""
+    status = card.state_label
+    if card.claim_by is not None:
+        due = card.claim_by.strftime("%d %b %H:%M UTC")
+        status += f" · {'OVERDUE since' if card.overdue else 'claim by'} {due}"
+    status += f" · {card.assignee}" if card.assignee else ""
+    facts = [("Severity", card.severity), ("Reported by", card.reporter_name)]
+    facts += [(f.label, truncate(f.value, MAX_FACT_CHARS)) for f in card.fields]
     body: list[Payload] = [
         {
             "type": "TextBlock",
-            "text": f"{ticket.kind}: {ticket.reference}",
+            "text": f"{card.kind_title}: {card.reference}",
             "weight": "Bolder",
             "size": "Medium",
         },
         {"type": "TextBlock", "text": status, "isSubtle": True, "spacing": "None"},
-        {"type": "TextBlock", "text": ticket.summary, "wrap": True},
+        {"type": "TextBlock", "text": card.summary, "wrap": True},
+        {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in facts]},
     ]
-    if ticket.facts:
+    if card.resolution:
         body.append(
-            {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in ticket.facts]}
+            {
+                "type": "TextBlock",
+                "text": f"Resolution: {card.resolution}",
+                "wrap": True,
+                "isSubtle": True,
+            }
         )
-    body.extend(
-        {"type": "TextBlock", "text": note, "wrap": True, "isSubtle": True} for note in ticket.notes
-    )
     actions = []
-    if ticket.can_claim:
-        actions.append(submit_action("Claim", "claim", ticket=ticket.reference))
-    if ticket.can_resolve:
+    if card.allows(CardAction.CLAIM):
+        actions.append(submit_action("Claim", "claim", ticket=card.reference))
+    if card.allows(CardAction.RESOLVE):
         body.append(
             {
                 "type": "Input.Text",
@@ -359,7 +357,7 @@ def ticket_card(ticket: TicketView) -> Payload:
                 "maxLength": 4000,
             }
         )
-        actions.append(submit_action("Resolve", "resolve", ticket=ticket.reference))
+        actions.append(submit_action("Resolve", "resolve", ticket=card.reference))
     return adaptive_card(body, actions=actions)
 
 

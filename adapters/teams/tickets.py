@@ -22,17 +22,17 @@ from adapters.teams.connector import send, serialize_reference, update
 from adapters.teams.dedupe import event_id
 from adapters.teams.support import SupportChannel, channel_id
 from bot.errors import HandoffError
-from bot.incident import INCIDENT_FORM
+from bot.handoff.incident import INCIDENT_FORM
+from bot.handoff.keys import idempotency_key
+from bot.handoff.ports import Reporter
+from bot.handoff.tickets import Ticket
 from bot.models import Action, Reply
-from bot.ports import Reporter
-from bot.tickets import Ticket
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
-MULTILINE = frozenset({"what_happened", "data_involved"})
 INCIDENT_FIELDS = tuple(
-    payloads.FormField(f.name, f.label, required=f.required, multiline=f.name in MULTILINE)
+    payloads.FormField(f.name, f.label, required=f.required, multiline=f.multiline)
     for f in INCIDENT_FORM
 )
 
@@ -54,9 +54,9 @@ def message_ref(conversation_id: str, activity_id: str) -> str:
     return f"{channel_id(conversation_id)}|{activity_id}"
 
 
-def idempotency_key(turn_context: TurnContext) -> str | None:
+def event_key(turn_context: TurnContext) -> str | None:
     key = event_id(turn_context.activity)
-    return f"{PLATFORM}:{key}"[:255] if key else None
+    return idempotency_key(PLATFORM, key) if key else None
 
 
 class TeamsTickets:
@@ -83,7 +83,7 @@ class TeamsTickets:
             message_ref=message_ref(
                 turn_context.activity.conversation.id, feedback.answer_activity_id
             ),
-            idempotency_key=idempotency_key(turn_context),
+            idempotency_key=event_key(turn_context),
         )
         if reply.field_errors:
             log.warning("teams: feedback not stored: %s", reply.text)
@@ -112,7 +112,7 @@ class TeamsTickets:
     async def submit_incident(self, turn_context: TurnContext, submit: payloads.CardSubmit) -> None:
         values = payloads.form_values(submit.data, INCIDENT_FIELDS)
         reply: Reply = await self.assistant.submit_incident_form(
-            reporter_of(turn_context), values, idempotency_key=idempotency_key(turn_context)
+            reporter_of(turn_context), values, idempotency_key=event_key(turn_context)
         )
         if reply.field_errors:
             await self._replace_card(
@@ -137,7 +137,7 @@ class TeamsTickets:
             reporter_of(turn_context),
             answer_id=submit.data.get("answer_id") or None,
             question=submit.data.get("question") or None,
-            idempotency_key=idempotency_key(turn_context),
+            idempotency_key=event_key(turn_context),
         )
         await send(turn_context, payloads.answer_activity(reply))
 

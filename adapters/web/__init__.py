@@ -18,7 +18,7 @@ from adapters.web import admin, chat, signin, support
 from adapters.web.accounts import AccountStore
 from adapters.web.activity import ActivityLog
 from adapters.web.console import CONSOLE_KEY, PREFIX, Console
-from adapters.web.handoff import WebNotifier, handoff_services, ticket_gauge
+from adapters.web.handoff import WebNotifier, ticket_gauge
 from adapters.web.ingestion import IngestJobs
 from adapters.web.render import make_environment
 from adapters.web.security import MIDDLEWARES
@@ -32,7 +32,7 @@ TICKETS_GAUGE = "policybot_tickets"
 def setup(
     app: web.Application, context: ServerContext, *, settings: WebSettings | None = None
 ) -> None:
-    services = handoff_services(app, context)
+    services = context.assistant.handoff_services
     services.notifiers.register(WebNotifier())
     accounts = AccountStore(services.store.engine)
     activity = ActivityLog(services.store.engine)
@@ -68,7 +68,7 @@ def setup(
                 activity.record_question, platform=message.platform, status=reply.status.value
             )
 
-    context.extras.setdefault("question_observers", []).append(record_question)
+    context.assistant.observers.append(record_question)
 
     async def database_reachable() -> None:
         def probe() -> None:

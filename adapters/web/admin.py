@@ -18,7 +18,7 @@ from adapters.web.documents import list_documents
 from adapters.web.ingestion import IngestBusy, StagedUpload, UploadError, upload_target
 from adapters.web.render import render
 from adapters.web.security import wants_fragment
-from bot.tickets import Gap
+from bot.handoff.tickets import Gap
 from knowledge.index import read_pointer
 
 log = logging.getLogger(__name__)

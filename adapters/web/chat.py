@@ -18,11 +18,12 @@ from aiohttp import web
 from adapters.web.console import console_of, user_of
 from adapters.web.render import render
 from adapters.web.security import employee_id, wants_fragment
-from bot.incident import INCIDENT_FORM
+from bot.handoff.incident import INCIDENT_FORM
+from bot.handoff.keys import idempotency_key
+from bot.handoff.ports import Reporter
+from bot.limits import MAX_QUESTION_CHARS
 from bot.models import Message, Reply
-from bot.ports import Reporter
 
-MAX_QUESTION_CHARS = 4000
 PLATFORM = "web"
 
 
@@ -90,7 +91,9 @@ async def feedback(request: web.Request) -> web.Response:
         comment=str(form.get("comment", "")),
         answer_id=answer_id,
         question=str(form.get("question", "")) or None,
-        idempotency_key=f"web-rating:{answer_id}:{who.user_id}" if answer_id else None,
+        idempotency_key=idempotency_key("web-rating", answer_id, who.user_id)
+        if answer_id
+        else None,
     )
     return await _done(request, reply)
 
@@ -105,7 +108,9 @@ async def ask_person(request: web.Request) -> web.Response:
         answer_id=answer_id,
         question=str(form.get("question", "")) or None,
         note=str(form.get("note", "")),
-        idempotency_key=f"web-escalation:{answer_id}:{who.user_id}" if answer_id else None,
+        idempotency_key=idempotency_key("web-escalation", answer_id, who.user_id)
+        if answer_id
+        else None,
     )
     return await _done(request, reply)
 
@@ -146,7 +151,7 @@ async def report_incident(request: web.Request) -> web.Response:
     values = {field.name: str(form.get(field.name, "")) for field in INCIDENT_FORM}
     nonce = str(form.get("nonce", ""))[:64] or uuid.uuid4().hex
     reply = await console.context.assistant.submit_incident_form(
-        reporter(request), values, idempotency_key=f"web-incident:{nonce}"
+        reporter(request), values, idempotency_key=idempotency_key("web-incident", nonce)
     )
     if reply.field_errors or not reply.reference:
         return await _incident_form(

@@ -21,8 +21,8 @@ from typing import Any
 
 from adapters.metrics import Metrics
 from adapters.web.activity import ActivityLog
+from bot.answering.engine import Engine
 from bot.errors import DocumentError, PolicyBotError
-from bot.runtime import Engine
 from knowledge.loaders import SUPPORTED_SUFFIXES, load_document
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The console's tables: accounts, sign-in sessions, login failures, question and ingest logs.
 
 They live in the hand-off store's database and are created by its Alembic migration
-``0002_console`` (``bot/migrations/versions``); these definitions mirror it for queries.
+``0002_console`` (``bot/store/migrations/versions``); these definitions mirror it for queries.
 None of them holds what an employee typed: questions are counted (time, platform,
 status), never stored here; sessions and login failures keep hashes, not tokens or
 addresses.

@@ -1,6 +1,6 @@
 """The support queue: filter, open an item, claim, comment, severity, resolve, reopen, export.
 
-Every change goes through :class:`bot.desk.SupportDesk` as the signed-in staff member, so
+Every change goes through :class:`bot.handoff.desk.SupportDesk` as the signed-in staff member, so
 it lands in the ticket's audit trail and the reporter is notified on their platform. The
 access middleware has already checked the support role for every route here.
 """
@@ -15,7 +15,8 @@ from aiohttp import web
 from adapters.web.console import PREFIX, console_of, current_user
 from adapters.web.render import render
 from bot.errors import ClaimConflict, HandoffError, InvalidInput, InvalidTransition, TicketNotFound
-from bot.tickets import Severity, TicketKind, TicketQuery, TicketState
+from bot.handoff.cards import ticket_card
+from bot.handoff.tickets import Severity, TicketKind, TicketQuery, TicketState
 
 PAGE_SIZE = 50
 
@@ -54,6 +55,7 @@ async def queue_page(request: web.Request) -> web.Response:
         "support.html",
         title="Support queue",
         page=page,
+        cards=[ticket_card(t) for t in page.tickets],
         query=query,
         filters=filters,
         filter_qs=urlencode(filters),
@@ -95,6 +97,7 @@ async def ticket_page(
         title=detail.ticket.reference,
         detail=detail,
         ticket=detail.ticket,
+        card=ticket_card(detail.ticket),
         severities=list(Severity),
         error=error,
         done=request.query.get("done"),

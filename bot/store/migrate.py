@@ -1,4 +1,4 @@
-"""Apply the numbered Alembic migrations in ``bot/migrations`` from code.
+"""Apply the numbered Alembic migrations in ``bot/store/migrations`` from code.
 
 Several server processes may start at once against one PostgreSQL database: the upgrade
 holds a transaction-scoped advisory lock, so one process migrates and the others wait and
@@ -16,7 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any fixed 64-bit number, the same in every process: pg_advisory_xact_lock's key.
 ADVISORY_LOCK_KEY = 7_301_204_115
 
@@ -29,7 +29,7 @@ def alembic_config() -> Config:
 
 def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "bot/migrations/versions holds no migration"
+    assert head is not None, "bot/store/migrations/versions holds no migration"
     return head
 
 

@@ -1,8 +1,8 @@
 """The hand-off store's tables (SQLAlchemy 2.x declarative models).
 
 The schema itself is created and changed only by the numbered Alembic migrations in
-``bot/migrations/versions``; these models mirror them for queries. Every free-text column
-holds text that already passed the privacy guard (``bot.handoff.redact_text``).
+``bot/store/migrations/versions``; these models mirror them for queries. Every free-text column
+holds text that already passed the privacy guard (``bot.handoff.submissions.redact_text``).
 """
 
 from __future__ import annotations

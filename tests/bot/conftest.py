@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.handoff import Handoff
-from bot.ports import Reporter
-from bot.queue import SupportQueue
+from bot.handoff.lifecycle import SupportQueue
+from bot.handoff.ports import Reporter
+from bot.handoff.submissions import Handoff
 from bot.settings import Settings
 from bot.store import Store, open_store
 from tests.bot.fakes import FakeClock

@@ -2,7 +2,7 @@
 
 The fake engine answers from a small table of keyword rules, so hand-off tests need no model
 and no index; it has the one attribute the Assistant uses (``answerer``), plus ``settings``
-and ``embedder`` like :class:`bot.runtime.Engine`.
+and ``embedder`` like :class:`bot.answering.engine.Engine`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.handoff.ports import Notifier, Reporter
 from bot.models import Answer, Citation, Status
-from bot.ports import Notifier, Reporter
 from bot.settings import Settings
 
 

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.assembly import build_assistant
 from bot.assistant import Assistant
-from bot.delivery import Notifiers
-from bot.incident import FIELDS_BY_NAME
+from bot.handoff.incident import FIELDS_BY_NAME
+from bot.handoff.outbox import Notifiers
+from bot.handoff.ports import Reporter
+from bot.handoff.tickets import TicketKind, TicketQuery
 from bot.models import Action, Message, Status
-from bot.ports import Reporter
 from bot.settings import Settings
 from bot.store import Store
-from bot.tickets import TicketKind, TicketQuery
 from tests.bot.fakes import INCIDENT_SECTIONS, FakeClock, FakeEngine, RecordingNotifier
 
 _ids = itertools.count(1)
@@ -53,7 +54,7 @@ def assistant(
 ) -> Assistant:
     notifiers = Notifiers()
     notifiers.register(notifier, support=True)
-    return Assistant(engine, store=store, notifiers=notifiers, clock=clock)
+    return build_assistant(engine, store=store, notifiers=notifiers, clock=clock)
 
 
 def question(field: str) -> str:
@@ -79,7 +80,7 @@ async def test_an_incident_is_collected_in_conversation_and_survives_a_restart(
     assert reply.text == question("happened_at")
 
     # A new process (a restart, or another server behind the load balancer) carries on.
-    assistant = Assistant(engine, store=store, notifiers=assistant.notifiers, clock=clock)
+    assistant = build_assistant(engine, store=store, notifiers=assistant.notifiers, clock=clock)
     for answer, next_field in (
         ("Today around 10:15", "discovered_at"),
         ("Ten minutes later", "contained"),
@@ -277,7 +278,7 @@ async def test_employees_see_their_own_tickets_and_hear_when_they_move(
 
 async def test_the_store_opens_itself_from_the_engines_settings(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", _env_file=None)
-    assistant = Assistant(FakeEngine(settings=settings))
+    assistant = build_assistant(FakeEngine(settings=settings))
     reply = await assistant.handle(message("feedback: works out of the box"))
     assert re.fullmatch(r"FB-20\d\d-0001", reply.reference or "")
     assert (tmp_path / "data" / "policybot.db").exists()

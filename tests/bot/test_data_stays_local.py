@@ -15,8 +15,8 @@ from typing import Any
 import chromadb
 import pytest
 
+from bot.answering.engine import Engine, build_engine
 from bot.models import Status
-from bot.runtime import Engine, build_engine
 from bot.settings import Settings
 from knowledge import index as knowledge_index
 from knowledge.index import make_client
@@ -31,7 +31,7 @@ LOCAL_VARIABLES = (
     "LANGSMITH_TRACING",
 )
 PROBE = (
-    "import json, os; from bot.runtime import keep_data_local; keep_data_local(); "
+    "import json, os; from bot.answering.engine import keep_data_local; keep_data_local(); "
     "import huggingface_hub.constants as hub; "
     f"env = {{k: os.environ.get(k) for k in {LOCAL_VARIABLES!r}}}; "
     "print(json.dumps({'env': env, 'hub_offline': hub.HF_HUB_OFFLINE}))"

@@ -24,8 +24,8 @@ import yaml
 
 from adapters.cli import main
 from adapters.cli.coverage import format_report
+from bot.answering.engine import Engine
 from bot.errors import KnowledgeIndexError
-from bot.runtime import Engine
 from bot.settings import BUNDLED_SOURCES
 from knowledge.coverage import (
     CoverageReport,

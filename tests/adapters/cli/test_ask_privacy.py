@@ -9,7 +9,7 @@ import json
 import pytest
 
 from adapters.cli import ask
-from bot.runtime import Engine
+from bot.answering.engine import Engine
 from bot.settings import Settings
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import getpass
 
 from adapters.cli.chat import run
-from bot.queue import SupportQueue
+from bot.handoff.lifecycle import SupportQueue
+from bot.handoff.tickets import TicketKind, TicketQuery
 from bot.settings import Settings
 from bot.store import open_store
-from bot.tickets import TicketKind, TicketQuery
 from tests.bot.fakes import FakeEngine
 
 

@@ -13,12 +13,12 @@ from aiohttp import web
 
 from adapters.cli import main
 from adapters.cli.serve import retention_task
-from bot.handoff import Handoff
-from bot.ports import Reporter
+from bot.handoff.ports import Reporter
+from bot.handoff.submissions import Handoff
+from bot.handoff.tickets import AnswerRecord, IncidentReport
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.store.schema import AnswerRow
-from bot.tickets import AnswerRecord, IncidentReport
 
 
 @pytest.fixture

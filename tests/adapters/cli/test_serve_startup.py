@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from adapters.cli import EXIT_USAGE, main, serve
+from bot.answering.engine import build_engine
 from bot.errors import KnowledgeIndexError
-from bot.runtime import build_engine
 from bot.settings import Settings
 from bot.store import open_store
 from knowledge.embedding import Embedder

@@ -27,8 +27,8 @@ from adapters.server import ServerContext, create_app
 from adapters.slack.app import SlackRuntime
 from adapters.slack.dedupe import ClaimDelivery
 from adapters.slack.settings import SlackSettings
-from bot.assistant import Assistant
-from bot.runtime import Engine
+from bot.answering.engine import Engine
+from bot.assembly import build_assistant
 from bot.store import open_store
 from tests.adapters.slack.fake_slack_api import FakeSlackApi
 
@@ -171,7 +171,7 @@ async def start_harness(
 ) -> SlackHarness:
     """The server on loopback, with a hand-off store of its own in ``data_dir``."""
     core = engine.settings.model_copy(update={"data_dir": data_dir})
-    assistant = Assistant(engine, store=open_store(core))
+    assistant = build_assistant(engine, store=open_store(core))
     context = ServerContext(settings=core, engine=engine, assistant=assistant)
     app = create_app(context, [partial(slack.setup, settings=settings, claims=claims)])
     client = TestClient(TestServer(app, host="127.0.0.1"))

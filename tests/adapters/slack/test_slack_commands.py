@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from adapters.slack import commands, render
-from bot.runtime import Engine
+from bot.answering.engine import Engine
 from tests.adapters.slack.conftest import ADMIN, SlackHarness, slack_settings, start_harness
 from tests.adapters.slack.fake_slack_api import FakeSlackApi
 

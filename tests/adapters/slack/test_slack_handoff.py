@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from adapters.slack import cards, commands, interactions, modals, render
+from bot.handoff.tickets import Ticket, TicketKind, TicketState
 from bot.store.schema import RatingRow
-from bot.tickets import Ticket, TicketKind, TicketState
 from tests.adapters.slack.conftest import (
     SUPPORT_CHANNEL,
     Posted,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime import Engine
+from bot.answering.engine import Engine
 from tests.adapters.slack.conftest import (
     APP_TOKEN,
     SlackHarness,

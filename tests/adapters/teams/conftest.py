@@ -22,8 +22,9 @@ from adapters import teams
 from adapters.server import ServerContext, create_app
 from adapters.teams.endpoint import TeamsRuntime
 from adapters.teams.settings import TeamsSettings
+from bot.answering.engine import Engine
+from bot.assembly import build_assistant
 from bot.assistant import Assistant
-from bot.runtime import Engine
 from bot.store import open_store
 from tests.adapters.teams.fake_connector import FakeConnector
 
@@ -92,7 +93,7 @@ async def start_harness(
 ) -> TeamsHarness:
     """The server on loopback, with its own store and data folder in ``data_dir``."""
     core = engine.settings.model_copy(update={"data_dir": data_dir})
-    assistant = Assistant(engine, store=open_store(core))
+    assistant = build_assistant(engine, store=open_store(core))
     context = ServerContext(settings=core, engine=engine, assistant=assistant)
     app = create_app(context, [partial(teams.setup, settings=settings)])
     client = TestClient(TestServer(app, host="127.0.0.1"))

@@ -21,8 +21,8 @@ from adapters.server import ServerContext, create_app
 from adapters.web.accounts import Role
 from adapters.web.console import Console
 from adapters.web.settings import WebSettings
-from bot.assistant import Assistant
-from bot.runtime import Engine
+from bot.answering.engine import Engine
+from bot.assembly import build_assistant
 
 PASSWORD = "a-long-enough-password"
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
@@ -74,7 +74,7 @@ async def start_console(tmp_path: Path, engine: Engine) -> AsyncIterator[StartCo
         core = shared.settings.model_copy(update={"data_dir": tmp_path / "data", **settings})
         # The same model and index, with this test's settings (its own database).
         used = dataclasses.replace(shared, settings=core)
-        context = ServerContext(settings=core, engine=used, assistant=Assistant(used))
+        context = ServerContext(settings=core, engine=used, assistant=build_assistant(used))
         web_settings = web or WebSettings(_env_file=None)
 
         def setup(app, ctx):

@@ -16,8 +16,8 @@ from adapters import web as console_adapter
 from adapters.server import ServerContext, create_app
 from adapters.web.accounts import Role
 from adapters.web.settings import WebSettings
-from bot.assistant import Assistant
-from bot.runtime import Engine, build_engine
+from bot.answering.engine import Engine, build_engine
+from bot.assembly import build_assistant
 from bot.settings import BUNDLED_SOURCES, Settings
 from knowledge.embedding import Embedder
 from tests.adapters.web.conftest import PASSWORD
@@ -55,7 +55,7 @@ def live(
     shutil.copytree(engine.settings.resolved_index_dir, root / "data" / "index")
     settings = Settings(data_dir=root / "data", sources=[sources], _env_file=None)
     own = build_engine(settings, embedder=embedder)
-    context = ServerContext(settings=settings, engine=own, assistant=Assistant(own))
+    context = ServerContext(settings=settings, engine=own, assistant=build_assistant(own))
 
     def setup(app, ctx):
         console_adapter.setup(app, ctx, settings=WebSettings(_env_file=None))

@@ -1,0 +1,85 @@
+"""The answer engine: retrieve, decide answered or not_found on a calibrated score, compose."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from bot.answering.compose import Composer, ExtractiveComposer
+from bot.errors import ComposerError
+from bot.models import Answer, Citation, Status
+from knowledge.index import Hit, KnowledgeIndex
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND_TEXT = (
+    "I couldn't find this in our GenAI policy or the PCPD guidance I work from, so I won't "
+    "guess. I can pass your question to the support team."
+)
+# A section is cited beside the best one only if it scores nearly as well.
+CITATION_MARGIN = 0.08
+
+
+class Answerer:
+    """Answers one (already redacted) question from the index; safe to call from threads."""
+
+    def __init__(
+        self,
+        index: KnowledgeIndex,
+        *,
+        threshold: float,
+        max_citations: int = 3,
+        composer: Composer | None = None,
+    ) -> None:
+        self.index = index
+        self.threshold = threshold
+        self.max_citations = max_citations
+        self.extractive = ExtractiveComposer()
+        self.composer = composer or self.extractive
+
+    def answer(self, question: str) -> Answer:
+        started = time.perf_counter()
+        hits = self.index.search(question, limit=max(5, self.max_citations))
+        if not hits or hits[0].score < self.threshold:
+            return Answer(
+                question=question,
+                status=Status.NOT_FOUND,
+                text=NOT_FOUND_TEXT,
+                citations=(),
+                latency_ms=(time.perf_counter() - started) * 1000,
+                suggestions=tuple(_topic(hit) for hit in hits[:2]),
+            )
+        floor = max(self.threshold, hits[0].score - CITATION_MARGIN)
+        passages = [hit for hit in hits if hit.score >= floor][: self.max_citations]
+        try:
+            composition = self.composer.compose(question, passages)
+        except ComposerError as exc:
+            log.warning("composer %s rejected, using extractive: %s", self.composer.name, exc)
+            composition = self.extractive.compose(question, passages)
+        citations = tuple(
+            Citation(
+                n=n,
+                document=hit.chunk.document,
+                section=hit.chunk.section,
+                version=hit.chunk.version,
+                source=hit.chunk.source,
+                text=hit.chunk.text,
+                score=hit.score,
+                location=hit.chunk.location,
+            )
+            for n, hit in enumerate(passages, start=1)
+        )
+        return Answer(
+            question=question,
+            status=Status.ANSWERED,
+            text=composition.text,
+            citations=citations,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            composer=composition.composer,
+        )
+
+
+def _topic(hit: Hit) -> str:
+    return (
+        f"{hit.chunk.document} › {hit.chunk.section}" if hit.chunk.section else hit.chunk.document
+    )

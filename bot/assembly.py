@@ -1,0 +1,39 @@
+"""Building the assistant: one answering engine plus the hand-off services over one store.
+
+Every entrance that holds conversations (the server, ``policybot chat``, the tests) builds
+its :class:`Assistant` here; ``policybot ask`` needs no store and builds
+``Assistant(engine.answerer)`` directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot.assistant import Assistant
+from bot.handoff.outbox import Notifiers
+from bot.handoff.services import open_handoff
+from bot.handoff.submissions import utc_now
+from bot.store import Store, open_store
+
+
+def build_assistant(
+    engine: Any,
+    *,
+    store: Store | None = None,
+    notifiers: Notifiers | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Assistant:
+    """The assistant for ``engine`` (an :class:`bot.answering.engine.Engine` or a test's
+    stand-in with ``settings``, ``answerer`` and ``embedder``); the store is opened from
+    the engine's settings unless one is given."""
+    settings = engine.settings
+    handoff = open_handoff(
+        settings,
+        store or open_store(settings),
+        notifiers=notifiers,
+        embedder=getattr(engine, "embedder", None),
+        clock=clock,
+    )
+    return Assistant(engine.answerer, handoff=handoff, max_chars=settings.ticket_field_max_chars)

@@ -1,0 +1,238 @@
+"""Delivering the hand-off service's notifications through the adapters' notifiers.
+
+The service writes each notification to the ``outbox`` table in the same transaction as
+the change that caused it; :class:`OutboxRelay` delivers them afterwards. So a claim made
+with ``policybot tickets claim`` in a shell still reaches a reporter on Slack (the server
+process delivers it), a notification is never sent for a change that rolled back, and one
+that fails (platform down) is retried with backoff.
+
+Routing: a message for a reporter goes to the notifier registered for the reporter's
+platform; a support-channel update goes to every notifier registered with
+``support=True``. A process delivers only what it has a notifier for, and several
+processes may deliver at once: each takes a row by a conditional UPDATE of its lease.
+Delivery is at-least-once, so ``Notifier.post_ticket`` should update the ticket's card
+when it already posted one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from bot.handoff.ports import Notifier
+from bot.handoff.records import ticket_of
+from bot.handoff.submissions import utc_now
+from bot.handoff.tickets import Ticket
+from bot.store import Store
+from bot.store.schema import OutboxRow, TicketRow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+BATCH = 50
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try: 30 s, 1 min, 2 min, ... capped at one hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+class Notifiers:
+    """The notifiers of this process, by platform; adapters register theirs in ``setup``."""
+
+    def __init__(self) -> None:
+        self._by_platform: dict[str, Notifier] = {}
+        self._support: list[Notifier] = []
+
+    def register(self, notifier: Notifier, *, support: bool = False) -> None:
+        """Deliver messages for ``notifier.platform``'s users through ``notifier``; with
+        ``support`` also post ticket updates to the support channel it knows."""
+        self._by_platform[notifier.platform] = notifier
+        if support and notifier not in self._support:
+            self._support.append(notifier)
+
+    def for_platform(self, platform: str) -> Notifier | None:
+        return self._by_platform.get(platform)
+
+    @property
+    def platforms(self) -> list[str]:
+        return list(self._by_platform)
+
+    @property
+    def support(self) -> list[Notifier]:
+        return list(self._support)
+
+
+@dataclass(frozen=True)
+class _Job:
+    id: int
+    target: str
+    event: str
+    text: str | None
+    attempts: int
+    ticket: Ticket
+
+
+class OutboxRelay:
+    """Takes due notifications from the outbox and hands them to the notifiers."""
+
+    def __init__(
+        self,
+        store: Store,
+        notifiers: Notifiers,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.notifiers = notifiers
+        self.clock = clock
+        self._lock = asyncio.Lock()
+
+    async def deliver_pending(self, *, limit: int = BATCH) -> int:
+        """Deliver everything due that this process can deliver; return how many succeeded.
+
+        One delivery round at a time per relay, and per ticket in the order the changes were
+        made (a card is posted before it is updated). Failures are logged and retried later
+        with backoff; they never raise to the caller.
+        """
+        delivered = 0
+        async with self._lock:
+            while jobs := await asyncio.to_thread(self._take, limit):
+                for job in jobs:
+                    try:
+                        await self._send(job)
+                    except Exception as exc:  # any adapter failure: keep the row for a retry
+                        log.warning(
+                            "notification %s (%s %s) failed, attempt %d: %s",
+                            job.id, job.ticket.reference, job.event, job.attempts, exc,
+                        )  # fmt: skip
+                        error = f"{exc.__class__.__name__}: {exc}"
+                        await asyncio.to_thread(self._failed, job, error)
+                    else:
+                        delivered += 1
+                        await asyncio.to_thread(self._done, job)
+        return delivered
+
+    async def run(self, *, interval: float = 15.0) -> None:
+        """Deliver forever (a server's background task); cancel the task to stop."""
+        while True:
+            try:
+                await self.deliver_pending()
+            except Exception:  # the store may be briefly unreachable; try again next round
+                log.exception("notification delivery round failed")
+            await asyncio.sleep(interval)
+
+    async def _send(self, job: _Job) -> None:
+        if job.target == "reporter":
+            notifier = self.notifiers.for_platform(job.ticket.reporter.platform)
+            if notifier is None:
+                raise LookupError(f"no notifier for {job.ticket.reporter.platform}")
+            await notifier.notify_reporter(job.ticket.reporter, job.text or "")
+            return
+        for notifier in self.notifiers.support:
+            await notifier.post_ticket(job.ticket, event=job.event)
+
+    def _take(self, limit: int) -> list[_Job]:
+        """Lease up to ``limit`` due rows this process can deliver."""
+        reporter_platforms = self.notifiers.platforms
+        targets = [OutboxRow.target == "reporter"] if reporter_platforms else []
+        if self.notifiers.support:
+            targets.append(OutboxRow.target == "support")
+        if not targets:
+            return []
+        now = self.clock()
+        store = self.store
+        earlier = aliased(OutboxRow)
+        jobs: list[_Job] = []
+        with store.transaction() as session:
+            candidates = (
+                session.execute(
+                    sa.select(OutboxRow.id)
+                    .where(
+                        OutboxRow.delivered_at.is_(None),
+                        OutboxRow.due_at <= now,
+                        OutboxRow.attempts < MAX_ATTEMPTS,
+                        sa.or_(*targets),
+                        sa.or_(
+                            OutboxRow.platform.is_(None), OutboxRow.platform.in_(reporter_platforms)
+                        ),
+                        # One at a time per ticket and target, in order.
+                        ~sa.exists().where(
+                            earlier.ticket_id == OutboxRow.ticket_id,
+                            earlier.target == OutboxRow.target,
+                            earlier.id < OutboxRow.id,
+                            earlier.delivered_at.is_(None),
+                            earlier.attempts < MAX_ATTEMPTS,
+                        ),
+                    )
+                    .order_by(OutboxRow.id)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+        for row_id in candidates:
+            with store.transaction() as session:
+                taken = session.execute(
+                    sa.update(OutboxRow)
+                    .where(
+                        OutboxRow.id == row_id,
+                        OutboxRow.delivered_at.is_(None),
+                        OutboxRow.due_at <= now,
+                    )
+                    .values(due_at=now + LEASE, attempts=OutboxRow.attempts + 1)
+                    .returning(
+                        OutboxRow.ticket_id,
+                        OutboxRow.target,
+                        OutboxRow.event,
+                        OutboxRow.text,
+                        OutboxRow.attempts,
+                    )
+                    .execution_options(synchronize_session=False)
+                ).first()
+                if taken is None:
+                    continue  # another process took it
+                ticket_row = session.get(TicketRow, taken.ticket_id)
+                assert ticket_row is not None
+                jobs.append(
+                    _Job(
+                        id=row_id,
+                        target=taken.target,
+                        event=taken.event,
+                        text=taken.text,
+                        attempts=taken.attempts,
+                        ticket=ticket_of(ticket_row, now),
+                    )
+                )
+        return jobs
+
+    def _done(self, job: _Job) -> None:
+        with self.store.transaction() as session:
+            session.execute(
+                sa.update(OutboxRow)
+                .where(OutboxRow.id == job.id)
+                .values(delivered_at=self.clock(), last_error=None)
+            )
+
+    def _failed(self, job: _Job, error: str) -> None:
+        with self.store.transaction() as session:
+            session.execute(
+                sa.update(OutboxRow)
+                .where(OutboxRow.id == job.id)
+                .values(due_at=self.clock() + backoff(job.attempts), last_error=error[:1000])
+            )
+
+
+def pending_count(store: Store) -> int:
+    """Notifications not delivered yet (for health checks and the CLI)."""
+    with store.transaction() as session:
+        return (
+            session.scalar(sa.select(sa.func.count()).where(OutboxRow.delivered_at.is_(None))) or 0
+        )

@@ -1,0 +1,162 @@
+"""Ticket rows inside a transaction: insert with a reference, audit, queue notifications.
+
+Shared by the employee side (:mod:`bot.handoff.submissions`) and the staff side
+(:mod:`bot.handoff.lifecycle`);
+each function works in the caller's session, so it commits or rolls back with the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bot.errors import TicketNotFound
+from bot.handoff.ports import Reporter
+from bot.handoff.tickets import Severity, Ticket, TicketKind, TicketState
+from bot.store import Store
+from bot.store.schema import OutboxRow, TicketEventRow, TicketRow
+
+TITLE_CHARS = 120
+
+
+def insert_ticket(
+    store: Store,
+    session: Session,
+    kind: TicketKind,
+    reporter: Reporter,
+    *,
+    now: datetime,
+    ack_after: timedelta,
+    title: str,
+    body: str,
+    details: dict[str, Any],
+    severity: Severity,
+    key: str | None,
+    answer_id: str | None = None,
+) -> TicketRow:
+    """A new open ticket with its next reference (``INC-2026-0042``), its "created" event
+    and the support-channel post; incidents get an acknowledgement deadline."""
+    number = store.next_number(session, kind.prefix, now.year)
+    row = TicketRow(
+        reference=f"{kind.prefix}-{now.year}-{number:04d}",
+        kind=kind.value,
+        state=TicketState.OPEN.value,
+        severity=severity.value,
+        title=title_of(title),
+        body=body,
+        details=details,
+        reporter_platform=reporter.platform,
+        reporter_user_id=reporter.user_id,
+        reporter_ref=reporter.conversation_ref,
+        reporter_name=reporter.display_name,
+        created_at=now,
+        updated_at=now,
+        ack_due_at=now + ack_after if kind is TicketKind.INCIDENT else None,
+        answer_id=answer_id,
+        idempotency_key=key,
+    )
+    session.add(row)
+    session.flush()
+    add_event(session, row, now, f"{reporter.platform}:{reporter.user_id}", "created", None, "open")
+    queue_notification(session, row, now, "created")
+    return row
+
+
+def add_event(
+    session: Session,
+    row: TicketRow,
+    now: datetime,
+    actor: str,
+    action: str,
+    before: str | None,
+    after: str | None,
+    detail: str | None = None,
+) -> None:
+    """Append one line to the ticket's audit trail."""
+    session.add(
+        TicketEventRow(
+            ticket_id=row.id,
+            at=now,
+            actor=actor,
+            action=action,
+            from_state=before,
+            to_state=after,
+            detail=detail,
+        )
+    )
+
+
+def queue_notification(
+    session: Session, row: TicketRow, now: datetime, event: str, reporter_text: str | None = None
+) -> None:
+    """Queue the support-channel update and, if given, the message to the reporter."""
+    session.add(
+        OutboxRow(
+            created_at=now, ticket_id=row.id, event=event, target="support", due_at=now, attempts=0
+        )
+    )
+    if reporter_text:
+        session.add(
+            OutboxRow(
+                created_at=now,
+                ticket_id=row.id,
+                event=event,
+                target="reporter",
+                platform=row.reporter_platform,
+                text=reporter_text,
+                due_at=now,
+                attempts=0,
+            )
+        )
+
+
+def find_ticket(session: Session, reference: str, *, lock: bool = False) -> TicketRow:
+    """The row for a reference (case-insensitive); with ``lock``, held until the transaction
+    ends (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite has no row locks)."""
+    statement = sa.select(TicketRow).where(TicketRow.reference == reference.strip().upper())
+    if lock:
+        statement = statement.with_for_update()
+    row = session.scalars(statement).first()
+    if row is None:
+        raise TicketNotFound(
+            f"no ticket {reference!r}: references look like INC-2026-0042; "
+            "`policybot tickets list` shows them"
+        )
+    return row
+
+
+def ticket_of(row: TicketRow, now: datetime) -> Ticket:
+    """The plain :class:`Ticket` for a row; ``overdue`` is judged at ``now``."""
+    return Ticket(
+        reference=row.reference,
+        kind=TicketKind(row.kind),
+        state=TicketState(row.state),
+        severity=Severity(row.severity),
+        title=row.title,
+        body=row.body,
+        details=dict(row.details),
+        reporter=Reporter(
+            platform=row.reporter_platform,
+            user_id=row.reporter_user_id,
+            conversation_ref=row.reporter_ref,
+            display_name=row.reporter_name,
+        ),
+        assignee=row.assignee,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        ack_due_at=row.ack_due_at,
+        claimed_at=row.claimed_at,
+        resolved_at=row.resolved_at,
+        resolution=row.resolution,
+        overdue=bool(
+            row.state == TicketState.OPEN.value and row.ack_due_at and row.ack_due_at < now
+        ),
+    )
+
+
+def title_of(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"

@@ -1,0 +1,9 @@
+"""The size limits every entrance shares, each with the reason for its number."""
+
+from __future__ import annotations
+
+# A question longer than this is cut before answering: a policy question fits in far less,
+# and the cap bounds the work one message can cause (embedding, BM25, a language model).
+MAX_QUESTION_CHARS = 4000
+# Names, ids and platform references: the width of their database columns.
+MAX_NAME_CHARS = 255

@@ -1,0 +1,133 @@
+"""What the assistant says: the wording of every reply the core builds itself.
+
+Routing (:mod:`bot.assistant`) decides *which* reply; this module decides *how it reads*,
+so a change of tone or language touches one file and no control flow.
+"""
+
+from __future__ import annotations
+
+from bot.errors import InvalidInput
+from bot.handoff.incident import FIELDS_BY_NAME, INCIDENT_FORM
+from bot.handoff.tickets import Ticket, TicketState
+from bot.models import Action, Answer, Citation, Reply, Status
+
+NOTHING_TO_CANCEL = "There is nothing to cancel. Ask me anything about the GenAI policy."
+FEEDBACK_HINT = (
+    'Write your feedback after "feedback:", for example '
+    '"feedback: the policy should allow Copilot for interns".'
+)
+ASK_PERSON_HINT = (
+    'Tell me what to ask them, e.g. "ask a person: can interns use '
+    'Copilot?", and I will pass it to the support team.'
+)
+NOTHING_TO_RATE = "I have no recent answer of mine here to rate."
+THANKS_FOR_RATING = "Thanks for the feedback!"
+INCIDENT_CANCELLED = (
+    "Cancelled: I haven't sent anything to the support team. If you change "
+    'your mind, say "report incident".'
+)
+
+
+def answer_reply(answer: Answer, *, answer_id: str | None = None) -> Reply:
+    """An answer as a reply: a not-found answer offers a person, an answer its feedback."""
+    if answer.status is Status.NOT_FOUND:
+        return Reply(
+            text=answer.text,
+            status=answer.status,
+            actions=(Action.ASK_PERSON,),
+            answer_id=answer_id,
+        )
+    return Reply(
+        text=answer.text,
+        citations=answer.citations,
+        ai_generated=True,
+        status=answer.status,
+        actions=(Action.FEEDBACK, Action.REPORT_INCIDENT, Action.ASK_PERSON),
+        answer_id=answer_id,
+    )
+
+
+def incident_intro(first_question: str) -> str:
+    return (
+        "I'm sorry that happened; let's report it to the AI Support Team now. "
+        f'I\'ll ask up to {len(INCIDENT_FORM)} short questions; say "cancel" at any time. '
+        "Meanwhile, don't enter the data anywhere again.\n\n" + first_question
+    )
+
+
+def not_caught(question: str) -> str:
+    return f"I didn't catch that. {question}"
+
+
+def too_long(length: int, limit: int, question: str) -> str:
+    return (
+        f"That is {length:,} characters; please keep it under {limit:,} and try again. {question}"
+    )
+
+
+def incident_reply(ticket: Ticket, policy: Answer, *, ack_hours: float) -> Reply:
+    """The confirmation: reference, what happens next, what to do now, and the policy
+    sections on incidents (cited when the knowledge base has them)."""
+    hours = f"{ack_hours:g} hour{'s' if ack_hours != 1 else ''}"
+    citations: tuple[Citation, ...] = ()
+    sources = ""
+    if policy.status is Status.ANSWERED and policy.citations:
+        citations = policy.citations
+        sections = "; ".join(f"{c.section.split(' › ')[-1]} [{c.n}]" for c in citations)
+        sources = f"\n\nThe policy on this: {sections}."
+    text = (
+        f"Thank you. Your report is {ticket.reference}.\n\n"
+        f"What happens next: the AI Support Team has it now and will acknowledge it within "
+        f"{hours}. I'll tell you here when someone picks it up and when it is resolved.\n\n"
+        "What to do now: stop using the tool for this task. Keep the evidence: don't delete "
+        "the conversation, take screenshots and note the time, the tool and the account. "
+        "Don't enter the data again, here or in another tool, to test what happened, and "
+        "leave contacting the vendor or the people affected to the response team. Tell your "
+        "line manager too." + sources
+    )
+    return Reply(text=text, citations=citations, reference=ticket.reference)
+
+
+def rating_passed_on(reference: str) -> Reply:
+    return Reply(
+        text=f"Thanks for telling me. I've passed this to the support team as "
+        f"{reference} so the answer can be improved. If you need an answer "
+        "now, choose Ask a person.",
+        actions=(Action.ASK_PERSON,),
+        reference=reference,
+    )
+
+
+def escalated(reference: str) -> Reply:
+    return Reply(
+        text=f"I've passed your question to the support team as {reference}, with my "
+        "attempt at an answer. A person will get back to you; I'll let you know here when "
+        "someone picks it up.",
+        reference=reference,
+    )
+
+
+def feedback_logged(reference: str) -> Reply:
+    return Reply(
+        text=f"Thank you: your feedback is logged as {reference} and the policy team will read it.",
+        reference=reference,
+    )
+
+
+def invalid_reply(error: InvalidInput) -> Reply:
+    """Problems with a submission, field by field, in the form's own labels."""
+    problems = "; ".join(
+        f"{FIELDS_BY_NAME[name].label if name in FIELDS_BY_NAME else name} {reason}"
+        for name, reason in error.errors.items()
+    )
+    return Reply(text=f"I couldn't send that: {problems}.", field_errors=dict(error.errors))
+
+
+def tickets_text(tickets: list[Ticket]) -> str:
+    if not tickets:
+        return "You have no reports or questions with the support team."
+    lines = ["Your reports and questions with the support team:"]
+    for t in tickets:
+        who = f", with {t.assignee}" if t.assignee and t.state is TicketState.CLAIMED else ""
+        lines.append(f"• {t.reference} ({t.kind.label}): {t.state.value}{who}: {t.title}")
+    return "\n".join(lines)
