@@ -37,6 +37,10 @@ class Answerer:
         self.extractive = ExtractiveComposer()
         self.composer = composer or self.extractive
 
+    def rule_in_force(self) -> dict[str, object]:
+        """The not-found decision rule this answerer applies, as eval and the admin page show it."""
+        return {"threshold": self.threshold, "origin": "setting"}
+
     def answer(self, question: str) -> Answer:
         started = time.perf_counter()
         hits = self.index.search(question, limit=max(5, self.max_citations))
