@@ -36,6 +36,7 @@ OFF_TOPIC_QUANTILE = 0.97
 IN_SCOPE_QUANTILE = 0.10
 MAX_IN_SCOPE_PROBES = 400
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 _NUMBERING = re.compile(r"^(?:[\w-]*\d[\w.-]*|[ivxlc]+\.|[a-z]\))[:.)]?\s+", re.IGNORECASE)
 
 Scorer = Callable[[list[str]], np.ndarray]
@@ -106,10 +107,13 @@ class Calibration:
 
 
 def question_language(question: str) -> str:
-    """``zh`` for a question written mostly in Chinese characters, else ``en``."""
-    letters = [ch for ch in question if ch.isalpha()]
-    cjk = sum(1 for ch in letters if _CJK.match(ch))
-    return "zh" if letters and cjk * 2 >= len(letters) else DEFAULT_LANGUAGE
+    """``zh`` when Chinese characters outnumber Latin-script words, else ``en``.
+
+    A Chinese character is compared with a word, not a letter: "我可以用ChatGPT嗎" is Chinese.
+    """
+    cjk = len(_CJK.findall(question))
+    words = len(_LATIN_WORD.findall(question))
+    return "zh" if cjk and cjk >= words else DEFAULT_LANGUAGE
 
 
 def heading_topic(heading: str) -> str:

@@ -41,6 +41,7 @@ CALIBRATION_KEY = "calibration"
 RANKER_VERSION = "fused/2"
 HEADING_SUFFIX = ":h"
 
+
 def make_client(*, index_dir: Path, chroma_url: str | None) -> Any:
     """A Chroma client with telemetry off: on disk by default, a server when a URL is set."""
     settings = ChromaSettings(anonymized_telemetry=False)
@@ -296,10 +297,14 @@ class KnowledgeIndex:
 
 
 def ranker_name(weights: FusionWeights) -> str:
-    return f"{RANKER_VERSION}:{weights.dense}:{weights.sentence}:{weights.lexical}:{weights.authority}"
+    return (
+        f"{RANKER_VERSION}:{weights.dense}:{weights.sentence}:{weights.lexical}:{weights.authority}"
+    )
 
 
-def calibrate_snapshot(snapshot: _Snapshot, embedder: Embedder, weights: FusionWeights) -> Calibration:
+def calibrate_snapshot(
+    snapshot: _Snapshot, embedder: Embedder, weights: FusionWeights
+) -> Calibration:
     """Score the probe sets against this collection version and derive its decision rules."""
 
     def score(questions: list[str]) -> np.ndarray:

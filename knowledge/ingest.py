@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigurationError, DocumentError
+from knowledge.calibration import Calibration, calibration_digest, probe_sets
 from knowledge.chunking import chunk_document
 from knowledge.documents import SECTION_SEPARATOR, Chunk
 from knowledge.embedding import Embedder
-from knowledge.calibration import Calibration, calibration_digest, probe_sets
 from knowledge.index import (
     CALIBRATION_KEY,
     HEADING_SUFFIX,
@@ -31,8 +31,8 @@ from knowledge.index import (
     read_pointer,
     write_pointer,
 )
-from knowledge.ranking import FusionWeights
 from knowledge.loaders import iter_source_files, load_document
+from knowledge.ranking import FusionWeights
 
 COLLECTION_PREFIX = "policybot-v"
 Progress = Callable[[str, int, int], None]
@@ -74,7 +74,6 @@ class IngestReport:
             },
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
             "seconds": round(self.seconds, 3),
-            "calibrated": self.calibrated,
         }
 
 

@@ -33,9 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chat.set_defaults(handler=handle_chat)
 
     ev = subparsers.add_parser("eval", help="measure retrieval and refusal on a question set")
-    ev.add_argument(
-        "file", type=Path, nargs="?", help="JSONL: {q, gold:[...]} or {q, kind: out}"
-    )
+    ev.add_argument("file", type=Path, nargs="?", help="JSONL: {q, gold:[...]} or {q, kind: out}")
     ev.add_argument(
         "--source",
         type=Path,
@@ -149,9 +147,7 @@ def handle_corpus_eval(args: argparse.Namespace, settings: Settings) -> int:
         root = args.index if args.index is not None else Path(scratch)
         rows = []
         for corpus in corpora:
-            row = evaluate_corpus(
-                corpus, settings, embedder=embedder, index_dir=root / corpus.name
-            )
+            row = evaluate_corpus(corpus, settings, embedder=embedder, index_dir=root / corpus.name)
             rows.append(row)
             print_metrics(row, as_json=args.json)
     if args.pool is not None:
