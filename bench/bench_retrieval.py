@@ -270,7 +270,7 @@ def write_outputs(rows: list[Row], extra: dict[str, object]) -> str:
     ordered = sorted(rows, key=lambda r: (r.corpus == "macro", r.corpus, r.system))
     body = "".join(
         f"| {r.system} | {r.corpus} | {r.hit1:.3f} | {r.hit3:.3f} | {r.mrr:.3f} | "
-        f"{r.refusal:.3f} | {r.false_refusal:.3f} | {r.p95:.1f} |\n"
+        f"{r.refusal:.3f} | {r.false_refusal:.3f} | {f'{r.p95:.1f}' if r.p95 else '–'} |\n"
         for r in ordered
     )
     fitted = extra["fitted"]

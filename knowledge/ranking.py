@@ -29,7 +29,7 @@ class FusionWeights:
     regulator guidance: in a policy-only index it would lift every section alike.
     """
 
-    dense: float = 0.45
+    dense: float = 0.40
     sentence: float = 0.20
     lexical: float = 0.40
     authority: float = 0.08
