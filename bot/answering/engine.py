@@ -45,7 +45,11 @@ class Engine:
     ) -> IngestReport:
         kwargs = {"progress": progress} if progress else {}
         report = ingest(
-            self.index.client, self.embedder, sources or self.settings.sources, **kwargs
+            self.index.client,
+            self.embedder,
+            sources or self.settings.sources,
+            weights=self.index.weights,
+            **kwargs,
         )
         self.index.refresh()
         return report

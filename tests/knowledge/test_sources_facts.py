@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import matches
+from bot.answering.engine import Engine
+from bot.answering.evaluation import matches
 from bot.models import Answer, Status
-from bot.runtime import Engine
 from bot.settings import BUNDLED_SOURCES
 from knowledge.loaders import iter_source_files, load_document
 
