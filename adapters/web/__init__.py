@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from adapters.server import ServerContext
-from adapters.web import admin, chat, signin, support
+from adapters.web import admin, chat, signin, staff_pages, support
 from adapters.web.accounts import AccountStore
 from adapters.web.activity import ActivityLog
 from adapters.web.console import CONSOLE_KEY, PREFIX, Console
@@ -54,6 +54,7 @@ def setup(
     signin.add_routes(sub)
     support.add_routes(sub)
     admin.add_routes(sub)
+    staff_pages.add_routes(sub)
     sub.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
     app.add_subapp(PREFIX, sub)
 
