@@ -23,6 +23,7 @@ from adapters.cli import (
     ingest,
     privacy,
     serve,
+    slack,
     teams,
     tickets,
     users,
@@ -31,7 +32,20 @@ from bot.errors import ConfigurationError, PolicyBotError
 from bot.settings import Settings
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
-COMMAND_MODULES = [ingest, ask, serve, users, coverage, tickets, gaps, db, teams, privacy, doctor]
+COMMAND_MODULES = [
+    ingest,
+    ask,
+    serve,
+    users,
+    coverage,
+    tickets,
+    gaps,
+    db,
+    teams,
+    privacy,
+    doctor,
+    slack,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
