@@ -20,9 +20,14 @@ class Check:
         return f"{text} -> fix: {self.fix}" if self.fix else text
 
 
+def one_line(text: str) -> str:
+    """Service messages can span lines (libpq's do); a check stays on one."""
+    return " ".join(text.split())
+
+
 def passed(name: str, detail: str) -> Check:
-    return Check(name, True, detail)
+    return Check(name, True, one_line(detail))
 
 
 def failed(name: str, detail: str, fix: str) -> Check:
-    return Check(name, False, detail, fix)
+    return Check(name, False, one_line(detail), one_line(fix))

@@ -34,8 +34,8 @@ SIGNING_SECRET = re.compile(r"^[0-9a-f]{32}$")
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
 PROMPT = "Reply with one word: ready"
 REINSTALL = (
-    "then reinstall the app (OAuth & Permissions → Reinstall to Workspace) and copy the new "
-    "Bot User OAuth Token into SLACK_BOT_TOKEN"
+    "then reinstall the app to the workspace from OAuth & Permissions and copy the new Bot "
+    "User OAuth Token into SLACK_BOT_TOKEN"
 )
 
 

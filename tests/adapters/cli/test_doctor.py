@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from adapters.cli import main
+from adapters.cli.diagnosis import failed
 from adapters.cli.doctor import check_model, decision_rule
 from adapters.cli.doctor_platforms import check_chat_model
 from bot.runtime import Engine
@@ -437,3 +438,11 @@ def test_a_chat_model_that_cannot_be_built_fails() -> None:
 
     assert not check.ok
     assert "no-such-provider" in (check.fix or "")
+
+
+def test_a_multi_line_service_message_stays_on_one_line() -> None:
+    check = failed("database", "connection failed\n\tIs the server running?", "check it\n")
+
+    assert check.line() == (
+        "FAIL database: connection failed Is the server running? -> fix: check it"
+    )
