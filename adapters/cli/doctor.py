@@ -31,23 +31,56 @@ from bot.settings import Settings
 from bot.store import connect
 from bot.store.migrate import current_revision, head_revision
 from bot.store.schema import AnswerRow, QuestionLogRow
+from knowledge.calibration import Calibration
 from knowledge.embedding import BUNDLED_MODEL_NAMES, BUNDLED_MODEL_SHA256, bundled_model_path
-from knowledge.index import POINTER_COLLECTION, make_client, read_pointer
+from knowledge.index import CALIBRATION_KEY, POINTER_COLLECTION, make_client, read_pointer
 
 EXIT_OK, EXIT_FAILED = 0, 1
 CANONICAL_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
-def decision_rule(settings: Settings) -> tuple[str, float]:
-    """The not-found decision rule in force: its description and its threshold.
+def decision_rule(settings: Settings) -> tuple[str, float | None]:
+    """The not-found decision rule in force for English questions: its description and
+    threshold (None when the index holds no calibrated rule yet).
 
-    The one place the doctor learns the rule; when the answering package derives a rule per
-    index, point this function at it.
+    The one place the doctor learns the rule: an explicit ``POLICYBOT_ANSWER_THRESHOLD``
+    wins, else the rule that ingest calibrated on the index and stored beside its pointer
+    (the same one every serving process reads).
     """
-    return "fixed threshold on the fused score (POLICYBOT_ANSWER_THRESHOLD)", (
-        settings.answer_threshold
+    if settings.answer_threshold is not None:
+        return "fixed threshold on the fused score (POLICYBOT_ANSWER_THRESHOLD)", (
+            settings.answer_threshold
+        )
+    calibration = stored_calibration(settings)
+    if calibration is None:
+        return "not checked: the index holds no calibrated rule (see index)", None
+    rules = "; ".join(
+        f"{language} {rule.threshold:.3f} ({_rule_evidence(rule.evidence)})"
+        for language, rule in sorted(calibration.rules.items())
     )
+    return f"calibrated on this index: {rules}", calibration.rule_for("en").threshold
+
+
+def stored_calibration(settings: Settings) -> Calibration | None:
+    """The calibration ingest stored beside the index pointer, without loading the model."""
+    if settings.chroma_url is None and not (settings.resolved_index_dir / "chroma").is_dir():
+        return None
+    try:
+        client = make_client(index_dir=settings.resolved_index_dir, chroma_url=settings.chroma_url)
+        pointer = read_pointer(client)
+    except Exception:  # an unreachable Chroma server is reported by the chroma_server check
+        return None
+    if pointer is None:
+        return None
+    return Calibration.loads(str(pointer.get(CALIBRATION_KEY, "")))
+
+
+def _rule_evidence(evidence: dict[str, Any]) -> str:
+    refused, answered = evidence.get("off_topic_refused"), evidence.get("in_scope_answered")
+    if isinstance(refused, int | float) and isinstance(answered, int | float):
+        return f"probes: {refused:.0%} off-topic refused, {answered:.0%} in-scope answered"
+    return "no probe evidence"
 
 
 def sha256_of(path: Path) -> str:
@@ -170,13 +203,22 @@ def check_index(client: Any, settings: Settings) -> Check:
 
 def check_decision_rule(settings: Settings) -> Check:
     description, threshold = decision_rule(settings)
+    if threshold is None:
+        return failed(
+            "decision_rule",
+            description,
+            "run `policybot ingest`: it calibrates the rule on the index and stores it",
+        )
     if not 0.0 < threshold < 1.0:
         return failed(
             "decision_rule",
             f"{description}: {threshold:.2f} (answers everything or nothing)",
-            "set POLICYBOT_ANSWER_THRESHOLD between 0 and 1 (0.42 by default)",
+            "set POLICYBOT_ANSWER_THRESHOLD between 0 and 1, or unset it to use the rule "
+            "calibrated on the index",
         )
-    return passed("decision_rule", f"{description}: {threshold:.2f}")
+    if settings.answer_threshold is not None:
+        return passed("decision_rule", f"{description}: {threshold:.2f}")
+    return passed("decision_rule", description)
 
 
 def check_database(settings: Settings) -> Iterator[Check]:

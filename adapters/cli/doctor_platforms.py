@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import yaml
-from bot.runtime import build_composer
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -24,6 +23,7 @@ from adapters.cli.diagnosis import Check, failed, passed
 from adapters.slack.settings import SlackSettings
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
+from bot.answering.engine import build_composer
 from bot.errors import ConfigurationError
 from bot.settings import Settings
 

@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from bot.runtime import Engine
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from adapters.cli import main
 from adapters.cli.diagnosis import failed
 from adapters.cli.doctor import check_model, decision_rule
 from adapters.cli.doctor_platforms import check_chat_model
+from bot.answering.engine import Engine
 from bot.settings import Settings
 from bot.store import open_store
 from bot.store.schema import QuestionLogRow
@@ -140,6 +140,7 @@ def failures(checks: dict[str, dict[str, Any]]) -> dict[str, str]:
 
 async def test_a_working_configuration_passes_every_check_and_exits_0(
     working: pytest.MonkeyPatch,
+    engine: Engine,
     slack_api: FakeSlackApi,
     identity: FakeConnector,
     capsys: pytest.CaptureFixture[str],
@@ -153,7 +154,10 @@ async def test_a_working_configuration_passes_every_check_and_exits_0(
         in (checks["embedding_model"]["detail"])
     )
     assert "sentence-transformers/all-MiniLM-L6-v2" in checks["index"]["detail"]
-    assert "0.42" in checks["decision_rule"]["detail"]
+    rule = engine.answerer.decision_rule("en")
+    assert rule is not None and rule.origin == "calibrated"
+    assert f"en {rule.threshold:.3f}" in checks["decision_rule"]["detail"]
+    assert "off-topic refused" in checks["decision_rule"]["detail"]
     assert "#ai-support" in checks["slack_support_channel"]["detail"]
     assert [c.headers["Authorization"] for c in slack_api.called("auth.test")] == [
         f"Bearer {BOT_TOKEN}"
@@ -315,9 +319,11 @@ async def test_each_core_failure_is_found_with_its_fix(
     expected = {CORE_BREAKAGES[breakage][0]}
     if breakage == "no index":
         core_only.setenv("POLICYBOT_INDEX_DIR", str(tmp_path / "empty-index"))
+        expected.add("decision_rule")
     elif breakage == "index of another model":
         build_other_index(tmp_path / "other-index")
         core_only.setenv("POLICYBOT_INDEX_DIR", str(tmp_path / "other-index"))
+        expected.add("decision_rule")
     elif breakage == "threshold that answers everything":
         core_only.setenv("POLICYBOT_ANSWER_THRESHOLD", "0")
     elif breakage == "no database file":
@@ -333,7 +339,7 @@ async def test_each_core_failure_is_found_with_its_fix(
         core_only.setenv("POLICYBOT_DATABASE_URL", url)
     elif breakage == "chroma server down":
         core_only.setenv("POLICYBOT_CHROMA_URL", f"http://127.0.0.1:{unused_port()}")
-        expected.add("index")
+        expected.update({"index", "decision_rule"})
     else:
         store = open_store(Settings(_env_file=None))
         with store.transaction() as session:

@@ -8,7 +8,6 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from bot.runtime import Engine, build_engine
 
 from adapters import web as console_adapter
 from adapters.server import ServerContext, create_app
@@ -16,6 +15,7 @@ from adapters.web.accounts import Role
 from adapters.web.oidc_settings import CALLBACK_PATH, OidcSettings
 from adapters.web.settings import WebSettings
 from adapters.web.staff import StaffDirectory
+from bot.answering.engine import Engine, build_engine
 from bot.assistant import Assistant
 from bot.settings import BUNDLED_SOURCES, Settings
 from knowledge.embedding import Embedder
