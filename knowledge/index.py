@@ -22,6 +22,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from bot.errors import ConfigurationError, KnowledgeIndexError
+from knowledge.crosslingual import QuestionReader, Reading
 from knowledge.embedding import Embedder
 from knowledge.lexical import LexicalIndex, Speller
 
@@ -175,11 +176,18 @@ class KnowledgeIndex:
     """Hybrid search over the live collection; safe to share between threads."""
 
     def __init__(
-        self, client: Any, embedder: Embedder, *, weights: FusionWeights | None = None
+        self,
+        client: Any,
+        embedder: Embedder,
+        *,
+        weights: FusionWeights | None = None,
+        reader: QuestionReader | None = None,
     ) -> None:
         self.client = client
         self.embedder = embedder
         self.weights = weights or FusionWeights()
+        # Where a question enters retrieval: Chinese questions are read in English here.
+        self.reader = reader or QuestionReader()
         self._snapshot: _Snapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
@@ -235,11 +243,18 @@ class KnowledgeIndex:
 
     def search(self, question: str, *, limit: int = 5, candidates: int = 30) -> list[Hit]:
         """Chunks ranked by fused score, best first (at most ``limit``)."""
+        return self.search_reading(self.reader.read(question), limit=limit, candidates=candidates)
+
+    def search_reading(
+        self, reading: Reading, *, limit: int = 5, candidates: int = 30
+    ) -> list[Hit]:
+        """:meth:`search` for a question already read (:meth:`QuestionReader.read`)."""
         snapshot = self._current()
         if snapshot is None or not snapshot.chunks:
             return []
-        query = snapshot.speller.normalise(question)
-        vector = self.embedder.embed([query])[0]
+        query = snapshot.speller.normalise(reading.lexical)
+        dense = query if reading.dense == reading.lexical else reading.dense
+        vector = self.embedder.embed([dense])[0]
         return self._rank(snapshot, query, vector, limit=limit, candidates=candidates)
 
     def _rank(

