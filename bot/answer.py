@@ -8,6 +8,8 @@ import time
 from bot.compose import Composer, ExtractiveComposer
 from bot.errors import ComposerError
 from bot.models import Answer, Citation, Status
+from bot.reply_language import NOT_FOUND_TEXT_ZH, source_note
+from knowledge.crosslingual import CHINESE, detect_language
 from knowledge.index import Hit, KnowledgeIndex
 
 log = logging.getLogger(__name__)
@@ -39,15 +41,17 @@ class Answerer:
 
     def answer(self, question: str) -> Answer:
         started = time.perf_counter()
+        language = detect_language(question)
         hits = self.index.search(question, limit=max(5, self.max_citations))
         if not hits or hits[0].score < self.threshold:
             return Answer(
                 question=question,
                 status=Status.NOT_FOUND,
-                text=NOT_FOUND_TEXT,
+                text=NOT_FOUND_TEXT_ZH if language == CHINESE else NOT_FOUND_TEXT,
                 citations=(),
                 latency_ms=(time.perf_counter() - started) * 1000,
                 suggestions=tuple(_topic(hit) for hit in hits[:2]),
+                language=language,
             )
         floor = max(self.threshold, hits[0].score - CITATION_MARGIN)
         passages = [hit for hit in hits if hit.score >= floor][: self.max_citations]
@@ -69,13 +73,15 @@ class Answerer:
             )
             for n, hit in enumerate(passages, start=1)
         )
+        note = source_note(language, [hit.chunk.section for hit in passages])
         return Answer(
             question=question,
             status=Status.ANSWERED,
-            text=composition.text,
+            text=f"{note}\n\n{composition.text}" if note else composition.text,
             citations=citations,
             latency_ms=(time.perf_counter() - started) * 1000,
             composer=composition.composer,
+            language=language,
         )
 
 

@@ -392,6 +392,7 @@ def reply_for(answer: Answer, *, answer_id: str | None = None) -> Reply:
             status=answer.status,
             actions=(Action.ASK_PERSON,),
             answer_id=answer_id,
+            language=answer.language,
         )
     return Reply(
         text=answer.text,
@@ -400,6 +401,7 @@ def reply_for(answer: Answer, *, answer_id: str | None = None) -> Reply:
         status=answer.status,
         actions=(Action.FEEDBACK, Action.REPORT_INCIDENT, Action.ASK_PERSON),
         answer_id=answer_id,
+        language=answer.language,
     )
 
 

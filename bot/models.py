@@ -61,6 +61,8 @@ class Answer:
     composer: str = "extractive"
     # Types of the personal identifiers the privacy guard removed from the question.
     privacy: tuple[str, ...] = ()
+    # The question's language, "en" or "zh" (see knowledge.crosslingual.detect_language).
+    language: str = "en"
 
     def as_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -69,6 +71,7 @@ class Answer:
             "answer": self.text,
             "citations": [c.as_json() for c in self.citations],
             "latency_ms": round(self.latency_ms, 2),
+            "language": self.language,
         }
         if self.status is Status.NOT_FOUND:
             data["nearest_topics"] = list(self.suggestions)
@@ -111,3 +114,5 @@ class Reply:
     field_errors: dict[str, str] = field(default_factory=dict, hash=False)
     # Types of the personal identifiers removed from the message (e.g. ("HKID", "PHONE")).
     privacy: tuple[str, ...] = ()
+    # The language of the message answered ("en" or "zh"), for labels a renderer may translate.
+    language: str = "en"

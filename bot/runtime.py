@@ -11,6 +11,7 @@ from bot.answer import Answerer
 from bot.compose import ChatModelComposer, Composer, chat_model_from_settings
 from bot.errors import ConfigurationError
 from bot.settings import Settings
+from knowledge.crosslingual import QuestionReader, reads_chinese
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from knowledge.index import KnowledgeIndex, make_client
 from knowledge.ingest import IngestReport, Progress, ingest
@@ -82,7 +83,14 @@ def build_engine(
     # The client first: an unreachable Chroma server fails before seconds of model loading.
     client = make_client(index_dir=settings.resolved_index_dir, chroma_url=settings.chroma_url)
     embedder = embedder or SentenceTransformerEmbedder(settings.embedding_model)
-    index = KnowledgeIndex(client, embedder)
+    languages = (
+        settings.embedding_languages.split(",")
+        if settings.embedding_languages
+        else embedder.languages
+    )
+    index = KnowledgeIndex(
+        client, embedder, reader=QuestionReader(multilingual=reads_chinese(languages))
+    )
     answerer = Answerer(
         index,
         threshold=settings.answer_threshold,

@@ -42,6 +42,14 @@ _GLOSSES_PER_WORD = 2
 _LONGEST_TERM = 8
 
 
+_READS_CHINESE = frozenset({"zh", "zh-hk", "zh-tw", "zh-cn", "yue", "multilingual"})
+
+
+def reads_chinese(languages: Iterable[str]) -> bool:
+    """Whether an embedding model trained on ``languages`` can embed Chinese questions."""
+    return bool(_READS_CHINESE & {code.strip().lower() for code in languages})
+
+
 def detect_language(text: str) -> str:
     """``"zh"`` when Chinese carries the question, else ``"en"``.
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from adapters.cli.ingest import add_index_option, settings_for
 from bot.evaluation import evaluate, load_cases, threshold_sweep
 from bot.guard import PrivacyNotice, guard
+from bot.language_eval import load_twin_cases, twin_metrics
 from bot.models import Answer, Status
 from bot.runtime import Engine, build_engine
 from bot.settings import Settings
@@ -94,6 +95,10 @@ def handle_eval(args: argparse.Namespace, settings: Settings) -> int:
     engine = ready_engine(args, settings)
     report = evaluate(engine.answerer, cases)
     metrics = report.metrics()
+    # A Chinese set with English twins adds "languages": both figures for the same questions.
+    languages = twin_metrics(engine.answerer, load_twin_cases(args.file))
+    if languages:
+        metrics["languages"] = languages  # type: ignore[assignment]
     if args.json:
         print(json.dumps(metrics))
     else:

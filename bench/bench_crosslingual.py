@@ -1,0 +1,137 @@
+"""Chinese questions against their English twins, per corpus, and the choices behind them.
+
+Run: ``python bench/bench_crosslingual.py`` (several minutes on 2 cores; ``--quick`` skips
+the segmenter and glossary alternatives). Writes ``bench/results/crosslingual.md`` and
+prints it. Every figure comes from one run with one model (all-MiniLM-L6-v2):
+
+- per corpus (the bundled sources and each eval-pool policy that has a Chinese set under
+  ``knowledge/eval/pool-zh/``): hit@1, hit@3, MRR, refusal and false refusal of the Chinese
+  questions, of their English twins, and of the written and Cantonese questions apart;
+- alternatives on the same questions: each segmenter (PyCantonese, jieba, longest match
+  over CC-CEDICT) with and without the project's glossary;
+- speed: warm answer p50/p95 of the Chinese questions and of their English twins, asked
+  alternately on the same engine, and the ratio of the p95s.
+
+The glossary was written from the bundled sources only, before the pool's Chinese sets were
+written; the bundled figures are therefore tuned-on, the pool figures held out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.evaluation import latency_summary  # noqa: E402
+from bot.language_eval import load_twin_cases, question_report, twin_metrics  # noqa: E402
+from bot.runtime import Engine, build_engine  # noqa: E402
+from bot.settings import BUNDLED_SOURCES, Settings  # noqa: E402
+from knowledge.crosslingual import Glossary, QuestionReader, Translator  # noqa: E402
+from knowledge.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
+
+POOL = ROOT.parent / "shared" / "eval-pool"
+ZH_SETS = ROOT / "knowledge" / "eval"
+METRICS = ("hit@1", "hit@3", "mrr", "refusal", "false_refusal")
+SEGMENTERS = ("pycantonese", "jieba", "dictionary")
+LATENCY_ROUNDS = 3
+
+
+def corpora() -> list[tuple[str, Path, Path, bool]]:
+    """(name, sources, Chinese question set, held out) for every corpus with a set."""
+    found = [("bundled", BUNDLED_SOURCES, ZH_SETS / "questions-zh.jsonl", False)]
+    for questions in sorted((ZH_SETS / "pool-zh").glob("*.jsonl")):
+        corpus = POOL / questions.stem / "corpus"
+        if corpus.is_dir():
+            found.append((questions.stem, corpus, questions, True))
+    return found
+
+
+def engine_for(sources: Path, embedder: Embedder, workdir: Path) -> Engine:
+    settings = Settings(data_dir=workdir, sources=[sources], _env_file=None)
+    engine = build_engine(settings, embedder=embedder)
+    engine.ensure_ingested()
+    return engine
+
+
+def row(label: str, metrics: dict[str, object]) -> str:
+    cells = " | ".join(f"{metrics[m]:.3f}" for m in METRICS)  # type: ignore[str-format]
+    return f"| {label} | {metrics['in_scope']} + {metrics['out_of_scope']} | {cells} |"
+
+
+def alternatives(engine: Engine, cases: list) -> list[str]:
+    lines = []
+    shipped = engine.index.reader
+    questions = [(c.question, c.gold) for c in cases]
+    for segmenter in SEGMENTERS:
+        for with_glossary in (True, False):
+            glossary = Glossary.bundled()
+            if not with_glossary:
+                glossary = Glossary(terms={}, ignore=glossary.ignore)
+            engine.index.reader = QuestionReader(Translator(segmenter=segmenter, glossary=glossary))
+            metrics = question_report(engine.answerer, questions).metrics()
+            label = f"{segmenter}, {'with' if with_glossary else 'without'} glossary"
+            lines.append(row(label, metrics))
+    engine.index.reader = shipped
+    return lines
+
+
+def latency(engine: Engine, cases: list) -> dict[str, dict[str, float]]:
+    """Warm answers only: each question is asked once before timing starts."""
+    for case in cases:
+        engine.answerer.answer(case.question)
+        engine.answerer.answer(case.english)
+    timed: dict[str, list[float]] = {"zh": [], "en": []}
+    for _ in range(LATENCY_ROUNDS):
+        for case in cases:
+            for language, question in (("zh", case.question), ("en", case.english)):
+                started = time.perf_counter()
+                engine.answerer.answer(question)
+                timed[language].append((time.perf_counter() - started) * 1000)
+    return {language: latency_summary(values) for language, values in timed.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the alternatives")
+    args = parser.parse_args()
+    embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+    header = (
+        "| questions | in + out | hit@1 | hit@3 | MRR | refusal (out) | false refusal |\n"
+        "|---|---|---|---|---|---|---|"
+    )
+    out = ["# Chinese questions beside their English twins", ""]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, sources, questions, held_out in corpora():
+            cases = load_twin_cases(questions)
+            engine = engine_for(sources, embedder, Path(tmp) / name)
+            figures = twin_metrics(engine.answerer, cases)
+            status = "held out" if held_out else "tuned on (the glossary was written from it)"
+            out += [f"## {name} ({status})", "", header]
+            out += [row(key, figures[key]) for key in figures]  # type: ignore[arg-type]
+            if name == "bundled":
+                speed = latency(engine, cases)
+                ratio = speed["zh"]["p95"] / speed["en"]["p95"]
+                out += [
+                    "",
+                    f"Warm answer latency over {LATENCY_ROUNDS} rounds: Chinese p50 "
+                    f"{speed['zh']['p50']:.1f} ms, p95 {speed['zh']['p95']:.1f} ms; English "
+                    f"p50 {speed['en']['p50']:.1f} ms, p95 {speed['en']['p95']:.1f} ms; "
+                    f"p95 ratio {ratio:.2f}.",
+                ]
+            if not args.quick:
+                out += ["", "Alternatives (Chinese questions):", "", header]
+                out += alternatives(engine, cases)
+            out.append("")
+    table = "\n".join(out)
+    if not args.quick:
+        (ROOT / "bench" / "results" / "crosslingual.md").write_text(table, encoding="utf-8")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
