@@ -31,7 +31,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*")
 # Parts of a CC-CEDICT gloss that are not a translation: classifiers, cross-references,
 # variants, surnames, pronunciations, and anything naming Chinese characters or pinyin.
 _NOT_A_GLOSS = re.compile(
-    r"^(CL:|variant of|old variant|see |also written|surname|abbr\.|used in|Taiwan pr\.|"
+    r"^(CL:|classifier|variant of|old variant|see |also written|surname|abbr\.|used in|Taiwan pr\.|"
     r"erhua|pr\. |\(Cantonese\) (final|sentence)|particle|(possessive|modal|interrogative) )"
     r"|[\u3400-\u9fff]|\[[a-z]",
     re.IGNORECASE,
@@ -239,14 +239,22 @@ class Translator:
         return " ".join(english for _, english in self.words(text) if english)
 
     def _run_words(self, run: str) -> list[tuple[str, str]]:
-        terms = self.glossary.terms
+        """Glossary terms and multi-character function words are cut out first, so the
+        segmenter can neither split them ("甚麼" into two glossed characters) nor glue them
+        to a neighbour; single-character function words are dropped after segmenting, as
+        they are also parts of content words (部 in 部門)."""
+        terms, ignore = self.glossary.terms, self.glossary.ignore
+
+        def carved(word: str) -> bool:
+            return word in terms or (len(word) > 1 and word in ignore)
+
         pairs: list[tuple[str, str]] = []
         gap = ""
-        for piece, known in longest_match(run, terms.__contains__, _LONGEST_TERM):
+        for piece, known in longest_match(run, carved, _LONGEST_TERM):
             if known:
                 pairs.extend(self._segmented(gap))
                 gap = ""
-                pairs.append((piece, terms[piece]))
+                pairs.append((piece, terms.get(piece, "")))
             else:
                 gap += piece
         pairs.extend(self._segmented(gap))
