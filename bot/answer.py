@@ -9,6 +9,7 @@ from bot.compose import Composer, ExtractiveComposer
 from bot.errors import ComposerError
 from bot.models import Answer, Citation, Status
 from bot.reply_language import NOT_FOUND_TEXT_ZH, source_note
+from knowledge.calibration import DecisionRule
 from knowledge.crosslingual import CHINESE, detect_language
 from knowledge.index import Hit, KnowledgeIndex
 
@@ -29,7 +30,7 @@ class Answerer:
         self,
         index: KnowledgeIndex,
         *,
-        threshold: float,
+        threshold: float | None = None,
         max_citations: int = 3,
         composer: Composer | None = None,
     ) -> None:
@@ -39,11 +40,24 @@ class Answerer:
         self.extractive = ExtractiveComposer()
         self.composer = composer or self.extractive
 
+    def decision_rule(self, language: str = "en") -> DecisionRule | None:
+        """The not-found rule in force: the explicit threshold setting if one is given, else
+        the rule calibrated on the index for the question's language (None: empty index)."""
+        if self.threshold is not None:
+            return DecisionRule(language=language, threshold=self.threshold, origin="setting")
+        return self.index.decision_rule(language)
+
+    def rule_in_force(self, language: str = "en") -> dict[str, object] | None:
+        """The rule as plain data, as ``policybot eval`` and the admin page show it."""
+        rule = self.decision_rule(language)
+        return rule.as_json() if rule else None
+
     def answer(self, question: str) -> Answer:
         started = time.perf_counter()
         language = detect_language(question)
         hits = self.index.search(question, limit=max(5, self.max_citations))
-        if not hits or hits[0].score < self.threshold:
+        rule = self.decision_rule(language) if hits else None
+        if not hits or rule is None or not rule.answers(hits[0].score):
             return Answer(
                 question=question,
                 status=Status.NOT_FOUND,
@@ -53,7 +67,7 @@ class Answerer:
                 suggestions=tuple(_topic(hit) for hit in hits[:2]),
                 language=language,
             )
-        floor = max(self.threshold, hits[0].score - CITATION_MARGIN)
+        floor = max(rule.threshold, hits[0].score - CITATION_MARGIN)
         passages = [hit for hit in hits if hit.score >= floor][: self.max_citations]
         try:
             composition = self.composer.compose(question, passages)

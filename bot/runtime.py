@@ -11,7 +11,6 @@ from bot.answer import Answerer
 from bot.compose import ChatModelComposer, Composer, chat_model_from_settings
 from bot.errors import ConfigurationError
 from bot.settings import Settings
-from knowledge.crosslingual import QuestionReader, reads_chinese
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from knowledge.index import KnowledgeIndex, make_client
 from knowledge.ingest import IngestReport, Progress, ingest
@@ -46,7 +45,11 @@ class Engine:
     ) -> IngestReport:
         kwargs = {"progress": progress} if progress else {}
         report = ingest(
-            self.index.client, self.embedder, sources or self.settings.sources, **kwargs
+            self.index.client,
+            self.embedder,
+            sources or self.settings.sources,
+            weights=self.index.weights,
+            **kwargs,
         )
         self.index.refresh()
         return report
@@ -83,14 +86,12 @@ def build_engine(
     # The client first: an unreachable Chroma server fails before seconds of model loading.
     client = make_client(index_dir=settings.resolved_index_dir, chroma_url=settings.chroma_url)
     embedder = embedder or SentenceTransformerEmbedder(settings.embedding_model)
-    languages = (
-        settings.embedding_languages.split(",")
-        if settings.embedding_languages
-        else embedder.languages
-    )
-    index = KnowledgeIndex(
-        client, embedder, reader=QuestionReader(multilingual=reads_chinese(languages))
-    )
+    if settings.embedding_languages:
+        # Wins over the model card; ingest's calibration reads the embedder's languages too.
+        embedder.languages = frozenset(
+            code.strip().lower() for code in settings.embedding_languages.split(",")
+        )
+    index = KnowledgeIndex(client, embedder)
     answerer = Answerer(
         index,
         threshold=settings.answer_threshold,

@@ -15,6 +15,7 @@ question itself instead (:class:`QuestionReader` ``multilingual=True``).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -25,6 +26,7 @@ from importlib import resources
 import yaml
 
 ENGLISH, CHINESE = "en", "zh"
+DEFAULT_SEGMENTER = "pycantonese"
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*")
@@ -202,7 +204,7 @@ class Translator:
     def __init__(
         self,
         *,
-        segmenter: str = "pycantonese",
+        segmenter: str = DEFAULT_SEGMENTER,
         glossary: Glossary | None = None,
         dictionary: Callable[[], Dictionary] = Dictionary.cc_cedict,
     ) -> None:
@@ -297,12 +299,32 @@ def _kept(text: str) -> list[tuple[str, str]]:
     return [(text, text)] if any(c.isalnum() for c in text) else []
 
 
+@cache
+def shared_translator() -> Translator:
+    """One translator per process: its dictionary takes seconds and memory to load."""
+    return Translator(segmenter=DEFAULT_SEGMENTER)
+
+
+@cache
+def reading_signature() -> str:
+    """Changes when the shipped reading of Chinese questions changes (glossary, segmenter),
+    so decision rules calibrated on Chinese probes are recomputed."""
+    glossary = resources.files("knowledge").joinpath("glossary-zh.yaml").read_bytes()
+    digest = hashlib.sha256(glossary + DEFAULT_SEGMENTER.encode()).hexdigest()
+    return f"zh-{digest[:12]}"
+
+
 class QuestionReader:
     """Turns a question into the texts retrieval searches with (see :class:`Reading`)."""
 
     def __init__(self, translator: Translator | None = None, *, multilingual: bool = False) -> None:
-        self.translator = translator or Translator()
+        self.translator = translator or shared_translator()
         self.multilingual = multilingual
+
+    @classmethod
+    def for_languages(cls, languages: Iterable[str]) -> QuestionReader:
+        """The shipped reader for an embedding model trained on ``languages``."""
+        return cls(multilingual=reads_chinese(languages))
 
     def read(self, question: str) -> Reading:
         if detect_language(question) == ENGLISH:
