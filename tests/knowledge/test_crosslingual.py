@@ -49,7 +49,7 @@ def test_mixed_question_keeps_its_english_words_and_translates_the_rest(
     assert words["寫"] == "write"
     assert "customer" in english
     # Particles and question words are dropped, not glossed into noise.
-    assert words["唔"] == "" and "？" not in english
+    assert words["可唔可以"] == "" and "？" not in english
 
 
 def test_domain_terms_come_from_the_glossary_before_the_dictionary(translator: Translator) -> None:
