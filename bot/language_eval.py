@@ -17,7 +17,23 @@ from pathlib import Path
 from bot.answer import Answerer
 from bot.errors import ConfigurationError
 from bot.evaluation import Case, CaseResult, EvalReport
+from bot.settings import BUNDLED_SOURCES
 from knowledge.index import Hit
+
+CHINESE_SETS = BUNDLED_SOURCES.parent / "eval"
+
+
+def chinese_cases_for(corpus: str, questions: Path) -> list[TwinCase]:
+    """The Chinese twins to evaluate a corpus on: its question file when that is a Chinese
+    set, else the project's set for it (``questions-zh.jsonl`` for the bundled corpus,
+    ``pool-zh/<corpus>.jsonl`` for an eval-pool policy); empty when there is none."""
+    own = load_twin_cases(questions)
+    if own:
+        return own
+    path = CHINESE_SETS / (
+        "questions-zh.jsonl" if corpus == "bundled" else f"pool-zh/{corpus}.jsonl"
+    )
+    return load_twin_cases(path) if path.is_file() else []
 
 
 @dataclass(frozen=True)
