@@ -39,6 +39,10 @@ ZH_SETS = ROOT / "knowledge" / "eval"
 METRICS = ("hit@1", "hit@3", "mrr", "refusal", "false_refusal")
 SEGMENTERS = ("pycantonese", "jieba", "dictionary")
 LATENCY_ROUNDS = 3
+HEADER = (
+    "| questions | in + out | hit@1 | hit@3 | MRR | refusal (out) | false refusal |\n"
+    "|---|---|---|---|---|---|---|"
+)
 
 
 def corpora() -> list[tuple[str, Path, Path, bool]]:
@@ -95,15 +99,22 @@ def latency(engine: Engine, cases: list) -> dict[str, dict[str, float]]:
     return {language: latency_summary(values) for language, values in timed.items()}
 
 
+def chinese_beside_english(embedder: Embedder, workdir: Path) -> str:
+    """The bundled policy's Chinese questions beside their English twins (for
+    ``bench/bench_retrieval.py``, which reports the English question set)."""
+    cases = load_twin_cases(ZH_SETS / "questions-zh.jsonl")
+    engine = engine_for(BUNDLED_SOURCES, embedder, workdir)
+    figures = twin_metrics(engine.answerer, cases)
+    lines = ["Chinese questions on the bundled policy (knowledge/eval/questions-zh.jsonl):", ""]
+    lines += [HEADER, *(row(key, figures[key]) for key in figures)]  # type: ignore[arg-type]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the alternatives")
     args = parser.parse_args()
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
-    header = (
-        "| questions | in + out | hit@1 | hit@3 | MRR | refusal (out) | false refusal |\n"
-        "|---|---|---|---|---|---|---|"
-    )
     out = ["# Chinese questions beside their English twins", ""]
     with tempfile.TemporaryDirectory() as tmp:
         for name, sources, questions, held_out in corpora():
@@ -111,7 +122,7 @@ def main() -> None:
             engine = engine_for(sources, embedder, Path(tmp) / name)
             figures = twin_metrics(engine.answerer, cases)
             status = "held out" if held_out else "tuned on (the glossary was written from it)"
-            out += [f"## {name} ({status})", "", header]
+            out += [f"## {name} ({status})", "", HEADER]
             out += [row(key, figures[key]) for key in figures]  # type: ignore[arg-type]
             if name == "bundled":
                 speed = latency(engine, cases)
@@ -124,7 +135,7 @@ def main() -> None:
                     f"p95 ratio {ratio:.2f}.",
                 ]
             if not args.quick:
-                out += ["", "Alternatives (Chinese questions):", "", header]
+                out += ["", "Alternatives (Chinese questions):", "", HEADER]
                 out += alternatives(engine, cases)
             out.append("")
     table = "\n".join(out)

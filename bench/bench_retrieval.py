@@ -25,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_crosslingual import chinese_beside_english  # noqa: E402
 from bot.evaluation import (  # noqa: E402
     Case,
     load_cases,
@@ -214,7 +215,9 @@ def main() -> None:
         workdir = Path(tmp)
         rows, extra = run_engine_variants(cases, embedder, workdir)
         rows.append(run_naive(cases, embedder, workdir))
+        chinese = chinese_beside_english(embedder, workdir / "chinese")
     print(write_outputs(rows, extra, cases))
+    print(chinese)
 
 
 if __name__ == "__main__":
