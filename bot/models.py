@@ -71,13 +71,15 @@ class Answer:
             "answer": self.text,
             "citations": [c.as_json() for c in self.citations],
             "latency_ms": round(self.latency_ms, 2),
-            "language": self.language,
         }
         if self.status is Status.NOT_FOUND:
             data["nearest_topics"] = list(self.suggestions)
             data["handoff"] = {"action": Action.ASK_PERSON.value}
         if self.privacy:
             data["privacy"] = [{"type": kind} for kind in self.privacy]
+        if self.language != "en":
+            # Only for questions in another language, so English output stays as it was.
+            data["language"] = self.language
         return data
 
 
