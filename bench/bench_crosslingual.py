@@ -13,7 +13,9 @@ prints it. Every figure comes from one run with one model (all-MiniLM-L6-v2):
   alternately on the same engine, and the ratio of the p95s.
 
 The glossary was written from the bundled sources only, before the pool's Chinese sets were
-written; the bundled figures are therefore tuned-on, the pool figures held out.
+written; the rule cutting out multi-character function words before segmenting was added
+after reading the translations of the madscitech set. Those two corpora are therefore
+tuned-on; the other pool policies are held out.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ ZH_SETS = ROOT / "knowledge" / "eval"
 METRICS = ("hit@1", "hit@3", "mrr", "refusal", "false_refusal")
 SEGMENTERS = ("pycantonese", "jieba", "dictionary")
 LATENCY_ROUNDS = 3
+# Corpora the reading of Chinese questions was adjusted on (see the module docstring).
+TUNED_ON = {"bundled", "madscitech-ai-use-policy"}
 HEADER = (
     "| questions | in + out | hit@1 | hit@3 | MRR | refusal (out) | false refusal |\n"
     "|---|---|---|---|---|---|---|"
@@ -51,7 +55,7 @@ def corpora() -> list[tuple[str, Path, Path, bool]]:
     for questions in sorted((ZH_SETS / "pool-zh").glob("*.jsonl")):
         corpus = POOL / questions.stem / "corpus"
         if corpus.is_dir():
-            found.append((questions.stem, corpus, questions, True))
+            found.append((questions.stem, corpus, questions, questions.stem not in TUNED_ON))
     return found
 
 
@@ -121,7 +125,7 @@ def main() -> None:
             cases = load_twin_cases(questions)
             engine = engine_for(sources, embedder, Path(tmp) / name)
             figures = twin_metrics(engine.answerer, cases)
-            status = "held out" if held_out else "tuned on (the glossary was written from it)"
+            status = "held out" if held_out else "tuned on"
             out += [f"## {name} ({status})", "", HEADER]
             out += [row(key, figures[key]) for key in figures]  # type: ignore[arg-type]
             if name == "bundled":
