@@ -36,7 +36,9 @@ from bot.settings import BUNDLED_SOURCES, Settings  # noqa: E402
 from knowledge.crosslingual import Glossary, QuestionReader, Translator  # noqa: E402
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
 
-POOL = ROOT.parent / "shared" / "eval-pool"
+# The evaluation pool sits beside the repository (../shared/eval-pool), or beside the
+# folder of worktrees; --pool names it otherwise.
+POOL_CANDIDATES = (ROOT.parent / "shared" / "eval-pool", ROOT.parents[1] / "shared" / "eval-pool")
 ZH_SETS = ROOT / "knowledge" / "eval"
 METRICS = ("hit@1", "hit@3", "mrr", "refusal", "false_refusal")
 SEGMENTERS = ("pycantonese", "jieba", "dictionary")
@@ -49,11 +51,15 @@ HEADER = (
 )
 
 
-def corpora() -> list[tuple[str, Path, Path, bool]]:
+def corpora(pool: Path | None) -> list[tuple[str, Path, Path, bool]]:
     """(name, sources, Chinese question set, held out) for every corpus with a set."""
     found = [("bundled", BUNDLED_SOURCES, ZH_SETS / "questions-zh.jsonl", False)]
+    pool = pool or next((p for p in POOL_CANDIDATES if p.is_dir()), None)
+    if pool is None:
+        print("no evaluation pool found: the bundled corpus only (pass --pool)", file=sys.stderr)
+        return found
     for questions in sorted((ZH_SETS / "pool-zh").glob("*.jsonl")):
-        corpus = POOL / questions.stem / "corpus"
+        corpus = pool / questions.stem / "corpus"
         if corpus.is_dir():
             found.append((questions.stem, corpus, questions, questions.stem not in TUNED_ON))
     return found
@@ -117,11 +123,12 @@ def chinese_beside_english(embedder: Embedder, workdir: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the alternatives")
+    parser.add_argument("--pool", type=Path, help="the evaluation pool's folder")
     args = parser.parse_args()
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     out = ["# Chinese questions beside their English twins", ""]
     with tempfile.TemporaryDirectory() as tmp:
-        for name, sources, questions, held_out in corpora():
+        for name, sources, questions, held_out in corpora(args.pool):
             cases = load_twin_cases(questions)
             engine = engine_for(sources, embedder, Path(tmp) / name)
             figures = twin_metrics(engine.answerer, cases)

@@ -42,8 +42,6 @@ _PARENTHESES = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _GLOSS_WORDS = 6
 _GLOSSES_PER_WORD = 2
 _LONGEST_TERM = 8
-
-
 _READS_CHINESE = frozenset({"zh", "zh-hk", "zh-tw", "zh-cn", "yue", "multilingual"})
 
 
@@ -213,26 +211,26 @@ class Translator:
         self.segmenter_name = segmenter
         self.glossary = glossary if glossary is not None else Glossary.bundled()
         self._make_dictionary = dictionary
-        self._dictionary: Dictionary | None = None
-        self._segment: Segmenter | None = None
+        self._parts: tuple[Dictionary, Segmenter] | None = None
         self._lock = threading.Lock()
 
-    def load(self) -> None:
+    def load(self) -> tuple[Dictionary, Segmenter]:
+        """The dictionary and the segmenter, loaded on first use (thread-safe)."""
         with self._lock:
-            if self._dictionary is None:
+            if self._parts is None:
                 dictionary = self._make_dictionary()
-                self._segment = SEGMENTERS[self.segmenter_name](dictionary)
-                self._dictionary = dictionary
+                self._parts = (dictionary, SEGMENTERS[self.segmenter_name](dictionary))
+            return self._parts
 
     def words(self, text: str) -> list[tuple[str, str]]:
         """Each word of the Han runs of ``text`` with its English ("" for dropped words),
         and the non-Chinese parts as they are (with themselves as their English)."""
-        self.load()
+        dictionary, segment = self.load()
         pairs: list[tuple[str, str]] = []
         position = 0
         for run in _HAN_RUN.finditer(text):
             pairs.extend(_kept(text[position : run.start()]))
-            pairs.extend(self._run_words(run.group(0)))
+            pairs.extend(self._run_words(run.group(0), dictionary, segment))
             position = run.end()
         pairs.extend(_kept(text[position:]))
         return pairs
@@ -240,7 +238,9 @@ class Translator:
     def english(self, text: str) -> str:
         return " ".join(english for _, english in self.words(text) if english)
 
-    def _run_words(self, run: str) -> list[tuple[str, str]]:
+    def _run_words(
+        self, run: str, dictionary: Dictionary, segment: Segmenter
+    ) -> list[tuple[str, str]]:
         """Glossary terms and multi-character function words are cut out first, so the
         segmenter can neither split them ("甚麼" into two glossed characters) nor glue them
         to a neighbour; single-character function words are dropped after segmenting, as
@@ -254,43 +254,43 @@ class Translator:
         gap = ""
         for piece, known in longest_match(run, carved, _LONGEST_TERM):
             if known:
-                pairs.extend(self._segmented(gap))
+                pairs.extend(self._segmented(gap, dictionary, segment))
                 gap = ""
                 pairs.append((piece, terms.get(piece, "")))
             else:
                 gap += piece
-        pairs.extend(self._segmented(gap))
+        pairs.extend(self._segmented(gap, dictionary, segment))
         return pairs
 
-    def _segmented(self, text: str) -> list[tuple[str, str]]:
-        if not text:
+    def _segmented(
+        self, text: str, dictionary: Dictionary, segment: Segmenter
+    ) -> list[tuple[str, str]]:
+        words = segment(text) if text else []
+        return [pair for word in words for pair in self._word(word, dictionary)]
+
+    def _word(self, word: str, dictionary: Dictionary) -> list[tuple[str, str]]:
+        if not _HAN.search(word):
             return []
-        assert self._segment is not None and self._dictionary is not None
-        pairs: list[tuple[str, str]] = []
-        for word in self._segment(text):
-            pairs.extend(self._word(word))
-        return pairs
-
-    def _word(self, word: str) -> list[tuple[str, str]]:
-        dictionary = self._dictionary
-        assert dictionary is not None
-        if not _HAN.search(word) or word in self.glossary.ignore:
-            return [(word, "")] if _HAN.search(word) else []
+        if word in self.glossary.ignore:
+            return [(word, "")]
         if word in dictionary:
             return [(word, dictionary.english(word))]
         if len(word) == 1:
             return [(word, "")]
-        # A word the dictionary lacks: its longest known parts (segmenters join odd runs).
-        known = lambda w: w in self.glossary.terms or w in dictionary  # noqa: E731
-        parts = longest_match(word, known, dictionary.longest)
-        return [pair for piece, _ in parts for pair in self._part(piece)]
 
-    def _part(self, piece: str) -> list[tuple[str, str]]:
+        # A word the dictionary lacks: its longest known parts (segmenters join odd runs).
+        def known(part: str) -> bool:
+            return part in self.glossary.terms or part in dictionary
+
+        parts = longest_match(word, known, dictionary.longest)
+        return [self._part(piece, dictionary) for piece, _ in parts]
+
+    def _part(self, piece: str, dictionary: Dictionary) -> tuple[str, str]:
         if piece in self.glossary.terms:
-            return [(piece, self.glossary.terms[piece])]
-        if piece in self.glossary.ignore or self._dictionary is None:
-            return [(piece, "")]
-        return [(piece, self._dictionary.english(piece))]
+            return (piece, self.glossary.terms[piece])
+        if piece in self.glossary.ignore:
+            return (piece, "")
+        return (piece, dictionary.english(piece))
 
 
 def _kept(text: str) -> list[tuple[str, str]]:
