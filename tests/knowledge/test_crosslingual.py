@@ -75,12 +75,7 @@ def test_cantonese_words_are_segmented_and_translated(translator: Translator) ->
 
 
 def test_a_word_the_dictionary_lacks_is_read_through_its_known_parts() -> None:
-    dictionary = Dictionary(
-        [
-            {"traditional": "政策", "simplified": "政策", "definitions": ["policy"]},
-            {"traditional": "私隱", "simplified": "私隐", "definitions": ["privacy"]},
-        ]
-    )
+    dictionary = Dictionary({"政策": ["policy"], "私隱": ["privacy"], "私隐": ["privacy"]})
     glued = Translator(
         segmenter="dictionary",
         glossary=Glossary(terms={}, ignore=frozenset()),
