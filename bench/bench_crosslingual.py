@@ -150,8 +150,7 @@ def main() -> None:
                 out += alternatives(engine, cases)
             out.append("")
     table = "\n".join(out)
-    if not args.quick:
-        (ROOT / "bench" / "results" / "crosslingual.md").write_text(table, encoding="utf-8")
+    (ROOT / "bench" / "results" / "crosslingual.md").write_text(table + "\n", encoding="utf-8")
     print(table)
 
 
