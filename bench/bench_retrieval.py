@@ -34,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_crosslingual import chinese_beside_english  # noqa: E402
 from bot.answering.corpora import Corpus, corpus_engine, pool_corpora  # noqa: E402
 from bot.answering.corpora import bundled_corpus as bundled  # noqa: E402
 from bot.answering.engine import build_engine  # noqa: E402
@@ -325,6 +326,9 @@ def main() -> None:
     keep = Path(sys.argv[2]) if len(sys.argv) > 2 else None
     rows, extra = run(pool, keep)
     print(write_outputs(rows, extra))
+    with tempfile.TemporaryDirectory() as tmp:
+        embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+        print(chinese_beside_english(embedder, Path(tmp) / "chinese"))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         "`policybot db upgrade` runs as a release step.",
     )
     embedding_model: str = DEFAULT_MODEL
+    embedding_languages: str | None = Field(
+        default=None,
+        description="Languages the embedding model reads, e.g. 'en,zh' (default: those its "
+        "model card lists); with zh, Chinese questions are embedded as they are, not translated.",
+    )
     answer_threshold: float | None = Field(
         default=None,
         description="Fixed fused-score threshold for answering; unset uses the rule calibrated "

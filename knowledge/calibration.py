@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from knowledge.crosslingual import detect_language
+
 PROBES_DIR = Path(__file__).resolve().parent / "probes"
 DEFAULT_LANGUAGE = "en"
 METHOD = "off-topic-quantile/1"
@@ -35,8 +37,6 @@ METHOD = "off-topic-quantile/1"
 OFF_TOPIC_QUANTILE = 0.98
 IN_SCOPE_QUANTILE = 0.10
 MAX_IN_SCOPE_PROBES = 400
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]+")
 _NUMBERING = re.compile(r"^(?:[\w-]*\d[\w.-]*|[ivxlc]+\.|[a-z]\))[:.)]?\s+", re.IGNORECASE)
 
 Scorer = Callable[[list[str]], np.ndarray]
@@ -107,13 +107,10 @@ class Calibration:
 
 
 def question_language(question: str) -> str:
-    """``zh`` when Chinese characters outnumber Latin-script words, else ``en``.
-
-    A Chinese character is compared with a word, not a letter: "我可以用ChatGPT嗎" is Chinese.
-    """
-    cjk = len(_CJK.findall(question))
-    words = len(_LATIN_WORD.findall(question))
-    return "zh" if cjk and cjk >= words else DEFAULT_LANGUAGE
+    """``zh`` for a question carried by Chinese, else ``en``: one rule with the reading of
+    questions (:func:`knowledge.crosslingual.detect_language`), so a mixed question
+    ("返工可唔可以用Apple Intelligence？") is decided by the rule its reading was scored by."""
+    return detect_language(question)
 
 
 def heading_topic(heading: str) -> str:

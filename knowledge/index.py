@@ -29,6 +29,7 @@ from knowledge.calibration import (
     calibration_digest,
     probe_sets,
 )
+from knowledge.crosslingual import QuestionReader, reading_signature
 from knowledge.embedding import Embedder
 from knowledge.lexical import LexicalIndex, Speller
 from knowledge.ranking import FusionWeights, Signals, about_regulator, fuse
@@ -170,11 +171,18 @@ class KnowledgeIndex:
     """Hybrid search over the live collection; safe to share between threads."""
 
     def __init__(
-        self, client: Any, embedder: Embedder, *, weights: FusionWeights | None = None
+        self,
+        client: Any,
+        embedder: Embedder,
+        *,
+        weights: FusionWeights | None = None,
+        reader: QuestionReader | None = None,
     ) -> None:
         self.client = client
         self.embedder = embedder
         self.weights = weights or FusionWeights()
+        # Where a question enters retrieval: Chinese questions are read in English here.
+        self.reader = reader or QuestionReader.for_languages(embedder.languages)
         self._snapshot: _Snapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
@@ -205,7 +213,7 @@ class KnowledgeIndex:
         stored = Calibration.loads(str(snapshot.pointer.get(CALIBRATION_KEY, "")))
         expected = calibration_digest(probe_sets(), snapshot.headings, ranker)
         if stored is None or stored.digest != expected:
-            stored = calibrate_snapshot(snapshot, self.embedder, self.weights)
+            stored = calibrate_snapshot(snapshot, self.embedder, self.weights, self.reader)
         snapshot.calibrations[ranker] = stored
         return stored
 
@@ -255,8 +263,7 @@ class KnowledgeIndex:
         snapshot = self._current()
         if snapshot is None or not snapshot.chunks:
             return []
-        query = snapshot.speller.normalise(question)
-        vector = self.embedder.embed([query])
+        [query], vector = read_questions(snapshot, self.embedder, self.reader, [question])
         sentence_sims = snapshot.sentence_vectors @ vector[0]
         signals = _signals(snapshot, [query], vector, sentence_sims[None, :])
         fused = fuse(signals, self.weights, snapshot.is_policy)[0]
@@ -285,30 +292,35 @@ class KnowledgeIndex:
         snapshot = self._current()
         if snapshot is None or not snapshot.chunks:
             raise KnowledgeIndexError("the index is empty; run `policybot ingest` first")
-        return snapshot_signals(snapshot, self.embedder, questions)
+        return snapshot_signals(snapshot, self.embedder, questions, self.reader)
 
     def top_scores(self, questions: list[str]) -> np.ndarray:
         """The best fused score of each question (what the not-found rule is applied to)."""
         snapshot = self._current()
         if snapshot is None or not snapshot.chunks:
             return np.zeros(len(questions), dtype=np.float32)
-        signals = snapshot_signals(snapshot, self.embedder, questions)
+        signals = snapshot_signals(snapshot, self.embedder, questions, self.reader)
         return fuse(signals, self.weights, snapshot.is_policy).max(axis=1)
 
 
 def ranker_name(weights: FusionWeights) -> str:
+    # The reading of Chinese questions (glossary, segmenter) is part of how they score.
     return (
         f"{RANKER_VERSION}:{weights.dense}:{weights.sentence}:{weights.lexical}:{weights.authority}"
+        f":{reading_signature()}"
     )
 
 
 def calibrate_snapshot(
-    snapshot: _Snapshot, embedder: Embedder, weights: FusionWeights
+    snapshot: _Snapshot,
+    embedder: Embedder,
+    weights: FusionWeights,
+    reader: QuestionReader | None = None,
 ) -> Calibration:
     """Score the probe sets against this collection version and derive its decision rules."""
 
     def score(questions: list[str]) -> np.ndarray:
-        signals = snapshot_signals(snapshot, embedder, questions)
+        signals = snapshot_signals(snapshot, embedder, questions, reader)
         return fuse(signals, weights, snapshot.is_policy).max(axis=1)
 
     return calibrate(score, snapshot.headings, ranker=ranker_name(weights))
@@ -327,10 +339,29 @@ def _matrix(vectors: list[Any], dimension: int) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32)
 
 
-def snapshot_signals(snapshot: _Snapshot, embedder: Embedder, questions: list[str]) -> Signals:
-    queries = [snapshot.speller.normalise(q) for q in questions]
-    vectors = embedder.embed(queries)
+def snapshot_signals(
+    snapshot: _Snapshot,
+    embedder: Embedder,
+    questions: list[str],
+    reader: QuestionReader | None = None,
+) -> Signals:
+    reader = reader or QuestionReader.for_languages(embedder.languages)
+    queries, vectors = read_questions(snapshot, embedder, reader, questions)
     return _signals(snapshot, queries, vectors, vectors @ snapshot.sentence_vectors.T)
+
+
+def read_questions(
+    snapshot: _Snapshot, embedder: Embedder, reader: QuestionReader, questions: list[str]
+) -> tuple[list[str], np.ndarray]:
+    """The text each question is searched with (English: Chinese questions are read through
+    :mod:`knowledge.crosslingual`, shorthand spelled out) and the vectors to compare."""
+    readings = [reader.read(q) for q in questions]
+    queries = [snapshot.speller.normalise(r.lexical) for r in readings]
+    embedded = [
+        query if r.dense == r.lexical else r.dense
+        for query, r in zip(queries, readings, strict=True)
+    ]
+    return queries, embedder.embed(embedded)
 
 
 def _signals(

@@ -15,6 +15,7 @@ from bot.answering.engine import Engine, build_engine
 from bot.answering.evaluation import evaluate, load_cases, threshold_sweep
 from bot.assistant import Assistant
 from bot.errors import ConfigurationError
+from bot.answering.language_eval import load_twin_cases, twin_metrics
 from bot.models import Answer, Status
 from bot.settings import Settings
 
@@ -111,6 +112,12 @@ def handle_eval(args: argparse.Namespace, settings: Settings) -> int:
     engine = ready_engine(args, settings)
     report = evaluate(engine.answerer, cases)
     metrics = {**report.metrics(), "rule": engine.answerer.rule_in_force()}
+    # A Chinese set with English twins adds "languages": both figures for the same questions,
+    # and the rule Chinese questions are decided by.
+    languages = twin_metrics(engine.answerer, load_twin_cases(args.file))
+    if languages:
+        metrics["languages"] = languages
+        metrics["rule_zh"] = engine.answerer.rule_in_force("zh")
     print_metrics(metrics, as_json=args.json)
     if args.sweep:
         for row in threshold_sweep(report, [t / 100 for t in range(20, 80, 2)]):

@@ -8,7 +8,9 @@ import time
 from bot.answering.compose import Composer, ExtractiveComposer
 from bot.errors import ComposerError
 from bot.models import Answer, Citation, Status
-from knowledge.calibration import DecisionRule, question_language
+from bot.answering.reply_language import NOT_FOUND_TEXT_ZH, source_note
+from knowledge.calibration import DecisionRule
+from knowledge.crosslingual import CHINESE, detect_language
 from knowledge.index import Hit, KnowledgeIndex
 
 log = logging.getLogger(__name__)
@@ -52,16 +54,18 @@ class Answerer:
 
     def answer(self, question: str) -> Answer:
         started = time.perf_counter()
+        language = detect_language(question)
         hits = self.index.search(question, limit=max(5, self.max_citations))
-        rule = self.decision_rule(question_language(question)) if hits else None
+        rule = self.decision_rule(language) if hits else None
         if not hits or rule is None or not rule.answers(hits[0].score):
             return Answer(
                 question=question,
                 status=Status.NOT_FOUND,
-                text=NOT_FOUND_TEXT,
+                text=NOT_FOUND_TEXT_ZH if language == CHINESE else NOT_FOUND_TEXT,
                 citations=(),
                 latency_ms=(time.perf_counter() - started) * 1000,
                 suggestions=tuple(_topic(hit) for hit in hits[:2]),
+                language=language,
             )
         floor = max(rule.threshold, hits[0].score - CITATION_MARGIN)
         passages = [hit for hit in hits if hit.score >= floor][: self.max_citations]
@@ -83,13 +87,15 @@ class Answerer:
             )
             for n, hit in enumerate(passages, start=1)
         )
+        note = source_note(language, [hit.chunk.section for hit in passages])
         return Answer(
             question=question,
             status=Status.ANSWERED,
-            text=composition.text,
+            text=f"{note}\n\n{composition.text}" if note else composition.text,
             citations=citations,
             latency_ms=(time.perf_counter() - started) * 1000,
             composer=composition.composer,
+            language=language,
         )
 
 

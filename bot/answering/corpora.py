@@ -16,6 +16,7 @@ from typing import Any
 from bot.answering.engine import Engine, build_engine
 from bot.answering.evaluation import evaluate, load_cases
 from bot.errors import ConfigurationError
+from bot.answering.language_eval import chinese_cases_for, twin_metrics
 from bot.settings import BUNDLED_SOURCES, Settings
 from knowledge.embedding import Embedder
 
@@ -88,7 +89,13 @@ def evaluate_corpus(
     cases = load_cases(corpus.questions)
     engine = corpus_engine(corpus, settings, embedder=embedder, index_dir=index_dir)
     metrics = evaluate(engine.answerer, cases).metrics()
-    return {"corpus": corpus.name, **metrics, "rule": engine.answerer.rule_in_force()}
+    row = {"corpus": corpus.name, **metrics, "rule": engine.answerer.rule_in_force()}
+    # Chinese questions beside their English twins, where the project has a Chinese set.
+    twins = chinese_cases_for(corpus.name, corpus.questions)
+    if twins:
+        row["languages"] = twin_metrics(engine.answerer, twins)
+        row["rule_zh"] = engine.answerer.rule_in_force("zh")
+    return row
 
 
 def macro_average(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
