@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.answering.engine import Engine, build_engine  # noqa: E402
 from bot.answering.evaluation import latency_summary  # noqa: E402
 from bot.answering.language_eval import load_twin_cases, question_report, twin_metrics  # noqa: E402
-from bot.answering.engine import Engine, build_engine  # noqa: E402
 from bot.settings import BUNDLED_SOURCES, Settings  # noqa: E402
 from knowledge.crosslingual import Glossary, QuestionReader, Translator  # noqa: E402
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402

@@ -13,9 +13,9 @@ from pathlib import Path
 from adapters.cli.ingest import add_index_option, settings_for
 from bot.answering.engine import Engine, build_engine
 from bot.answering.evaluation import evaluate, load_cases, threshold_sweep
+from bot.answering.language_eval import load_twin_cases, twin_metrics
 from bot.assistant import Assistant
 from bot.errors import ConfigurationError
-from bot.answering.language_eval import load_twin_cases, twin_metrics
 from bot.models import Answer, Status
 from bot.settings import Settings
 

@@ -6,9 +6,9 @@ import logging
 import time
 
 from bot.answering.compose import Composer, ExtractiveComposer
+from bot.answering.reply_language import NOT_FOUND_TEXT_ZH, source_note
 from bot.errors import ComposerError
 from bot.models import Answer, Citation, Status
-from bot.answering.reply_language import NOT_FOUND_TEXT_ZH, source_note
 from knowledge.calibration import DecisionRule
 from knowledge.crosslingual import CHINESE, detect_language
 from knowledge.index import Hit, KnowledgeIndex

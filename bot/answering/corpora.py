@@ -15,8 +15,8 @@ from typing import Any
 
 from bot.answering.engine import Engine, build_engine
 from bot.answering.evaluation import evaluate, load_cases
-from bot.errors import ConfigurationError
 from bot.answering.language_eval import chinese_cases_for, twin_metrics
+from bot.errors import ConfigurationError
 from bot.settings import BUNDLED_SOURCES, Settings
 from knowledge.embedding import Embedder
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.answering.answer import Answerer
-from bot.errors import ConfigurationError
 from bot.answering.evaluation import Case, CaseResult, EvalReport
+from bot.errors import ConfigurationError
 from bot.settings import BUNDLED_SOURCES
 from knowledge.index import Hit
 

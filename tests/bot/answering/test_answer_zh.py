@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from bot.assistant import reply_for
-from bot.models import Status
 from bot.answering.engine import Engine
+from bot.models import Status
+from bot.replies import answer_reply
 
 
 def test_cantonese_question_is_answered_from_the_hkid_section(engine: Engine) -> None:
@@ -36,7 +36,7 @@ def test_chinese_answer_quotes_the_english_policy_after_one_traditional_chinese_
     heading = answer.citations[0].section.split(" › ")[-1]
     assert note == f"政策原文是英文，以下引述英文條文；回答你問題的是「{heading}」一節 [1]。"
     assert "30 days" in quoted or "90 days" in quoted
-    reply = reply_for(answer)
+    reply = answer_reply(answer)
     assert reply.text == answer.text and reply.language == "zh"
     data = answer.as_json()
     assert data["language"] == "zh" and data["citations"]

@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigurationError
-from bot.answering.language_eval import CHINESE_SETS, chinese_cases_for, load_twin_cases, twin_metrics
 from bot.answering.engine import Engine
+from bot.answering.language_eval import (
+    CHINESE_SETS,
+    chinese_cases_for,
+    load_twin_cases,
+    twin_metrics,
+)
+from bot.errors import ConfigurationError
 
 
 def write(path: Path, rows: list[dict[str, object]]) -> Path:
