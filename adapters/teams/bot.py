@@ -82,7 +82,7 @@ class PolicyTeamsBot(TeamsActivityHandler):
         self.tickets = TeamsTickets(assistant, support)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        self.support.learn(turn_context.activity)
+        await asyncio.to_thread(self.support.learn, turn_context.activity)
         await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:

@@ -276,3 +276,23 @@ class TicketPurgeRow(Base):
     __tablename__ = "ticket_purges"
 
     ticket_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+
+
+class SharedValueRow(Base):
+    """A named value every process shares (e.g. the Teams support channel's reference)."""
+
+    __tablename__ = "shared_values"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime]
+
+
+class AdmissionRow(Base):
+    """How many times a key (a hashed client and action) was admitted in a time window."""
+
+    __tablename__ = "admissions"
+
+    key_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(sa.Integer)

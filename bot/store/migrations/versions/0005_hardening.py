@@ -1,0 +1,37 @@
+"""Shared values (what one process learns, all know) and admission counters (rate limits
+shared by every process).
+
+Revision ID: 0005_hardening
+Revises: 0004_ticket_cards
+Create Date: 2026-11-29
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_hardening"
+down_revision = "0004_ticket_cards"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "shared_values",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "admissions",
+        sa.Column("key_hash", sa.String(64), primary_key=True),
+        sa.Column("window_start", sa.DateTime(timezone=True), primary_key=True),
+        sa.Column("count", sa.Integer, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("admissions")
+    op.drop_table("shared_values")
