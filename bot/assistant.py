@@ -122,7 +122,7 @@ class Assistant:
         """The reply to one message. The privacy guard runs here, once: every route, the
         store, the logs and the language model see only the redacted text, and a reply to a
         message that held identifiers says which types were removed (``Reply.privacy``)."""
-        guarded = guard(message.text)
+        guarded = await asyncio.to_thread(guard, message.text)  # up to a megabyte of text
         reply = await self._route(replace(message, text=guarded.text))
         if not guarded.types:
             return reply

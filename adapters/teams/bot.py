@@ -91,7 +91,10 @@ class PolicyTeamsBot(TeamsActivityHandler):
         if submit is not None:
             await self.on_card_submit(turn_context, submit)
             return
-        text = payloads.question_text(activity.text, bot_mention_texts(activity))
+        # Up to a megabyte of text: parsed in a worker thread, never on the event loop.
+        text = await asyncio.to_thread(
+            payloads.question_text, activity.text, bot_mention_texts(activity)
+        )
         if not text:
             await send(turn_context, payloads.text_activity(HELP_TEXT))
             return
