@@ -38,7 +38,7 @@ from bot.handoff.services import HandoffServices
 from bot.handoff.submissions import Handoff
 from bot.handoff.tickets import AnswerRecord, Escalation, GeneralFeedback, IncidentReport, Rating
 from bot.intents import Route, classify
-from bot.limits import MAX_QUESTION_CHARS
+from bot.limits import MAX_MESSAGE_CHARS, MAX_QUESTION_CHARS
 from bot.models import Answer, Message, Reply
 from bot.privacy.guard import PrivacyNotice, guard
 from bot.store import Store
@@ -122,7 +122,7 @@ class Assistant:
         """The reply to one message. The privacy guard runs here, once: every route, the
         store, the logs and the language model see only the redacted text, and a reply to a
         message that held identifiers says which types were removed (``Reply.privacy``)."""
-        guarded = await asyncio.to_thread(guard, message.text)  # up to a megabyte of text
+        guarded = await asyncio.to_thread(guard, message.text[:MAX_MESSAGE_CHARS])
         reply = await self._route(replace(message, text=guarded.text))
         if not guarded.types:
             return reply

@@ -20,6 +20,7 @@ from adapters.web.activity import ActivityLog
 from adapters.web.console import CONSOLE_KEY, PREFIX, Console
 from adapters.web.handoff import WebNotifier, handoff_services, ticket_gauge
 from adapters.web.ingestion import IngestJobs
+from adapters.web.proxy import PROXIES_KEY, forwarded_headers
 from adapters.web.render import make_environment
 from adapters.web.security import MIDDLEWARES
 from adapters.web.settings import WebSettings
@@ -48,8 +49,9 @@ def setup(
     )
     context.extras["web_console"] = console
 
-    sub = web.Application(middlewares=MIDDLEWARES)
+    sub = web.Application(middlewares=[forwarded_headers, *MIDDLEWARES])
     sub[CONSOLE_KEY] = console
+    sub[PROXIES_KEY] = console.settings.trusted_proxies
     chat.add_routes(sub)
     signin.add_routes(sub)
     support.add_routes(sub)

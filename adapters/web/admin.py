@@ -18,6 +18,7 @@ from adapters.web.documents import list_documents
 from adapters.web.ingestion import IngestBusy, StagedUpload, UploadError, upload_target
 from adapters.web.render import render
 from adapters.web.security import wants_fragment
+from adapters.web.throttle import throttle_of
 from bot.handoff.tickets import Gap
 from knowledge.index import read_pointer
 
@@ -38,6 +39,8 @@ async def admin_page(
     runs = await asyncio.to_thread(console.activity.ingest_runs, limit=5)
     days = await chart_points(console)
     gaps = await _knowledge_gaps(console)
+    names = [user.name for user in await asyncio.to_thread(console.accounts.users)]
+    under_attack = await asyncio.to_thread(throttle_of(console).under_attack, names)
     return await render(
         request,
         "admin.html",
@@ -58,6 +61,7 @@ async def admin_page(
         days=days,
         gaps=gaps,
         max_mb=console.settings.upload_max_mb,
+        under_attack=under_attack,
     )
 
 

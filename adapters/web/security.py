@@ -63,6 +63,7 @@ def employee_id(request: web.Request) -> str:
 
 
 def set_cookie(
+    request: web.Request,
     response: web.StreamResponse,
     name: str,
     value: str,
@@ -70,7 +71,8 @@ def set_cookie(
     *,
     max_age: int | None = None,
 ) -> None:
-    """Console cookies: HttpOnly, SameSite=Lax, scoped to the console, Secure if configured."""
+    """Console cookies: HttpOnly, SameSite=Lax, scoped to the console; Secure on HTTPS (seen
+    directly or through a trusted proxy's ``X-Forwarded-Proto``) or when configured."""
     response.set_cookie(
         name,
         value,
@@ -78,7 +80,7 @@ def set_cookie(
         path=PREFIX,
         httponly=True,
         samesite="Lax",
-        secure=settings.secure_cookies,
+        secure=settings.secure_cookies or request.secure,
     )
 
 
@@ -120,10 +122,10 @@ async def identify(request: web.Request, handler: Handler) -> web.StreamResponse
         response = await handler(request)
     except web.HTTPException as exc:
         if new_visitor:
-            set_cookie(exc, VISITOR_COOKIE, new_visitor, console.settings)
+            set_cookie(request, exc, VISITOR_COOKIE, new_visitor, console.settings)
         raise
     if new_visitor and not response.prepared:
-        set_cookie(response, VISITOR_COOKIE, new_visitor, console.settings)
+        set_cookie(request, response, VISITOR_COOKIE, new_visitor, console.settings)
     return response
 
 
@@ -146,12 +148,33 @@ async def authorize(request: web.Request, handler: Handler) -> web.StreamRespons
     return await handler(request)
 
 
+def same_origin(origin: str, request: web.Request) -> bool:
+    """The Origin names this site as the client reached it (through a trusted proxy: its
+    forwarded host and scheme); a default port may be written or left out."""
+    parts = urlsplit(origin)
+    if parts.netloc == request.host:
+        return True
+    site = urlsplit(f"{request.scheme}://{request.host}")
+    defaults = {"http": 80, "https": 443}
+    try:
+        origin_port = parts.port or defaults.get(parts.scheme)
+        site_port = site.port or defaults.get(site.scheme)
+    except ValueError:
+        return False
+    return (
+        parts.scheme == site.scheme
+        and bool(parts.hostname)
+        and parts.hostname == site.hostname
+        and origin_port == site_port
+    )
+
+
 @web.middleware
 async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method in SAFE_METHODS:
         return await handler(request)
     origin = request.headers.get("Origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+    if origin and origin != "null" and not same_origin(origin, request):
         raise web.HTTPForbidden(text="Cross-site request refused.")
     supplied = request.headers.get(CSRF_HEADER)
     if supplied is None and request.content_type == "multipart/form-data":
