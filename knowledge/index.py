@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 
 from bot.errors import ConfigurationError, KnowledgeIndexError
 from knowledge.embedding import Embedder
@@ -63,13 +64,33 @@ def make_client(*, index_dir: Path, chroma_url: str | None) -> Any:
     return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=settings)
 
 
+class IndexUnavailable(KnowledgeIndexError):
+    """Chroma could not be asked (an outage), as opposed to an index that does not exist."""
+
+
+def _is_not_found(exc: Exception) -> bool:
+    # chromadb raises NotFoundError, or ValueError("... does not exist") in older clients.
+    return isinstance(exc, NotFoundError) or (
+        isinstance(exc, ValueError) and "does not exist" in str(exc)
+    )
+
+
 def read_pointer(client: Any) -> dict[str, Any] | None:
-    """Metadata of the live collection (name, model, dimension), or None before any ingest."""
+    """Metadata of the live collection (name, model, dimension), or None before any ingest.
+
+    Raises:
+        IndexUnavailable: Chroma failed otherwise (down, timing out): not the same as empty.
+    """
     try:
         collection = client.get_collection(POINTER_COLLECTION)
-    except Exception:  # chromadb raises NotFoundError or ValueError depending on the backend
-        return None
-    metadata = dict(collection.metadata or {})
+        metadata = dict(collection.metadata or {})
+    except Exception as exc:
+        if _is_not_found(exc):
+            return None
+        raise IndexUnavailable(
+            f"cannot read the index pointer from Chroma ({exc.__class__.__name__}: {exc}); "
+            "check that the Chroma server at POLICYBOT_CHROMA_URL is up"
+        ) from exc
     return metadata if metadata.get("collection") else None
 
 
@@ -129,6 +150,7 @@ class _Snapshot:
         records = collection.get(include=["documents", "metadatas", "embeddings"])
         self.chunks: list[ChunkRecord] = []
         sentence_rows: list[tuple[str, str, Any, bool]] = []
+        section_vectors: list[Any] = []
         for rid, text, meta, vector in zip(
             records["ids"],
             records["documents"],
@@ -140,6 +162,7 @@ class _Snapshot:
                 heading = rid.endswith(HEADING_SUFFIX)
                 sentence_rows.append((str(meta["chunk_id"]), text, vector, heading))
                 continue
+            section_vectors.append(vector)
             self.chunks.append(
                 ChunkRecord(
                     id=rid,
@@ -155,6 +178,7 @@ class _Snapshot:
                 )
             )
         self.position = {chunk.id: i for i, chunk in enumerate(self.chunks)}
+        self.section_vectors = np.asarray(section_vectors, dtype=np.float32)
         # Headings are searched like sentences but never quoted as part of an answer.
         self.sentences = [(self.position[cid], text) for cid, text, _, _ in sentence_rows]
         self.quotable = np.array([not heading for *_, heading in sentence_rows], dtype=bool)
@@ -170,6 +194,25 @@ class _Snapshot:
         self.speller = Speller(texts)
         self.is_policy = np.array([c.kind != "guidance" for c in self.chunks], dtype=bool)
 
+    def nearest_sections(self, vector: np.ndarray, n: int) -> tuple[list[str], list[float]]:
+        """The ``n`` sections nearest ``vector`` (ids, cosine similarities), from Chroma;
+        during a Chroma outage, from this snapshot's own copy of the section vectors."""
+        try:
+            result = self.collection.query(
+                query_embeddings=[vector.tolist()],
+                n_results=n,
+                where={"granularity": SECTION},
+                include=["distances"],
+            )
+            return list(result["ids"][0]), [1.0 - float(d) for d in result["distances"][0]]
+        except Exception:  # any backend failure: the loaded copy answers the same question
+            if not len(self.section_vectors):
+                raise
+        norms = np.linalg.norm(self.section_vectors, axis=1) * (np.linalg.norm(vector) or 1.0)
+        similarities = (self.section_vectors @ vector) / np.where(norms == 0, 1.0, norms)
+        order = np.argsort(-similarities)[:n]
+        return [self.chunks[i].id for i in order], [float(similarities[i]) for i in order]
+
 
 class KnowledgeIndex:
     """Hybrid search over the live collection; safe to share between threads."""
@@ -183,6 +226,7 @@ class KnowledgeIndex:
         self._snapshot: _Snapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self.outage: str | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -207,7 +251,16 @@ class KnowledgeIndex:
         if self._snapshot is not None and now - self._checked_at < POINTER_CHECK_SECONDS:
             return self._snapshot
         with self._lock:
-            pointer = read_pointer(self.client)
+            try:
+                pointer = read_pointer(self.client)
+            except IndexUnavailable as exc:
+                # Keep answering from the version already loaded; say so in /healthz.
+                self.outage = str(exc)
+                if self._snapshot is None:
+                    raise
+                self._checked_at = now
+                return self._snapshot
+            self.outage = None
             self._checked_at = now
             if pointer is None:
                 self._snapshot = None
@@ -252,17 +305,11 @@ class KnowledgeIndex:
         candidates: int,
     ) -> list[Hit]:
         count = len(snapshot.chunks)
-        result = snapshot.collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=min(candidates, count),
-            where={"granularity": SECTION},
-            include=["distances"],
-        )
+        ids, similarities = snapshot.nearest_sections(vector, min(candidates, count))
         dense = np.zeros(count, dtype=np.float32)
-        similarities = [1.0 - float(d) for d in result["distances"][0]]
         floor = min(similarities) if similarities else 0.0
         dense[:] = floor
-        for cid, similarity in zip(result["ids"][0], similarities, strict=True):
+        for cid, similarity in zip(ids, similarities, strict=True):
             dense[snapshot.position[cid]] = similarity
 
         sentence_sims = snapshot.sentence_vectors @ vector
