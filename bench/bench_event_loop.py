@@ -158,7 +158,8 @@ async def main() -> None:
         "",
         "| | polls | median ms | worst ms |",
         "|---|---|---|---|",
-        f"| no load (baseline) | {len(baseline)} | {idle_median:.1f} | {1000 * max(baseline):.1f} |",
+        f"| no load (baseline) | {len(baseline)} | {idle_median:.1f} "
+        f"| {1000 * max(baseline):.1f} |",
         f"| during the large bodies | {len(during)} | {busy_median:.1f} "
         f"| {1000 * max(during):.1f} |",
         "",
