@@ -344,6 +344,16 @@ def _error_block(message: str) -> Payload:
 
 
 MAX_FACT_CHARS = 300
+# A closing bracket followed by "(", "[" or ":" starts a markdown link (inline, reference or
+# definition). Adaptive Cards ignore backslash escapes on some clients, so an invisible
+# zero-width space goes between: the text reads the same and no link is formed.
+_LINK_START = re.compile(r"\](?=\s*[(\[:])")
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def plain_text(text: str) -> str:
+    """Someone's words for a markdown TextBlock or fact, never turned into a link."""
+    return _LINK_START.sub("]" + ZERO_WIDTH_SPACE, text)
 
 
 def ticket_card(card: TicketCard) -> Payload:
@@ -352,9 +362,9 @@ def ticket_card(card: TicketCard) -> Payload:
     if card.claim_by is not None:
         due = card.claim_by.strftime("%d %b %H:%M UTC")
         status += f" · {'OVERDUE since' if card.overdue else 'claim by'} {due}"
-    status += f" · {card.assignee}" if card.assignee else ""
-    facts = [("Severity", card.severity), ("Reported by", card.reporter_name)]
-    facts += [(f.label, truncate(f.value, MAX_FACT_CHARS)) for f in card.fields]
+    status += f" · {plain_text(card.assignee)}" if card.assignee else ""
+    facts = [("Severity", card.severity), ("Reported by", plain_text(card.reporter_name))]
+    facts += [(f.label, plain_text(truncate(f.value, MAX_FACT_CHARS))) for f in card.fields]
     body: list[Payload] = [
         {
             "type": "TextBlock",
@@ -363,14 +373,14 @@ def ticket_card(card: TicketCard) -> Payload:
             "size": "Medium",
         },
         {"type": "TextBlock", "text": status, "isSubtle": True, "spacing": "None"},
-        {"type": "TextBlock", "text": card.summary, "wrap": True},
+        {"type": "TextBlock", "text": plain_text(card.summary), "wrap": True},
         {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in facts]},
     ]
     if card.resolution:
         body.append(
             {
                 "type": "TextBlock",
-                "text": f"Resolution: {card.resolution}",
+                "text": f"Resolution: {plain_text(card.resolution)}",
                 "wrap": True,
                 "isSubtle": True,
             }
