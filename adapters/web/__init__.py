@@ -17,6 +17,7 @@ from adapters.server import ServerContext
 from adapters.web import admin, chat, signin, support
 from adapters.web.accounts import AccountStore
 from adapters.web.activity import ActivityLog
+from adapters.web.admission import limit_anonymous_writes
 from adapters.web.console import CONSOLE_KEY, PREFIX, Console
 from adapters.web.handoff import WebNotifier, handoff_services, ticket_gauge
 from adapters.web.ingestion import IngestJobs
@@ -49,7 +50,7 @@ def setup(
     )
     context.extras["web_console"] = console
 
-    sub = web.Application(middlewares=[forwarded_headers, *MIDDLEWARES])
+    sub = web.Application(middlewares=[forwarded_headers, *MIDDLEWARES, limit_anonymous_writes])
     sub[CONSOLE_KEY] = console
     sub[PROXIES_KEY] = console.settings.trusted_proxies
     chat.add_routes(sub)

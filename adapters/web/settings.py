@@ -45,5 +45,14 @@ class WebSettings(BaseSettings):
         default=None, description="Where uploaded policy files go; default: the first source."
     )
     upload_max_mb: float = Field(default=20.0, gt=0, le=50)
+    anonymous_questions_per_minute: int = Field(
+        default=20, ge=1, description="Questions one client may ask per minute unsigned."
+    )
+    anonymous_tickets_per_hour: int = Field(
+        default=5, ge=1, description="Tickets (report, ask a person, feedback) per client."
+    )
+    anonymous_tickets_per_hour_total: int = Field(
+        default=60, ge=1, description="Tickets from all anonymous clients together."
+    )
 
     _split_proxies = field_validator("trusted_proxies", mode="before")(parse_networks)

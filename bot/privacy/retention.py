@@ -120,12 +120,17 @@ def purge(
 
 
 def purge_with(store: Store, settings: Settings) -> dict[str, int]:
-    """:func:`purge` with the configured periods."""
-    return purge(
+    """:func:`purge` with the configured periods, then :meth:`Store.prune` (delivery claims,
+    finished notifications, rate-limit windows), so no table grows without bound."""
+    counts = purge(
         store,
         conversation_days=settings.retention_conversation_days,
         closed_ticket_days=settings.retention_closed_ticket_days,
     )
+    pruned = store.prune(answers=timedelta(days=settings.retention_conversation_days))
+    for name, count in pruned.items():
+        counts[name] = counts.get(name, 0) + count
+    return counts
 
 
 async def purge_daily(

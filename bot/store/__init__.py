@@ -24,6 +24,7 @@ from bot.errors import StoreError
 from bot.settings import Settings
 from bot.store import migrate
 from bot.store.schema import (
+    AdmissionRow,
     AnswerRow,
     ConversationRow,
     OutboxRow,
@@ -186,6 +187,10 @@ class Store:
                 ),
                 ("answers", sa.delete(AnswerRow).where(AnswerRow.created_at < now - answers)),
                 ("notifications", sa.delete(OutboxRow).where(OutboxRow.created_at < now - outbox)),
+                (
+                    "admissions",
+                    sa.delete(AdmissionRow).where(AdmissionRow.window_start < now - deliveries),
+                ),
                 (
                     "conversations",
                     sa.delete(ConversationRow).where(ConversationRow.expires_at < now),
