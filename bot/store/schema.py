@@ -243,6 +243,8 @@ class OutboxRow(Base):
     due_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Support notifiers (platforms, comma-separated) already reached by this notification.
+    delivered_to: Mapped[str | None] = mapped_column(sa.String(255))
 
     __table_args__ = (sa.Index("ix_outbox_pending", "delivered_at", "due_at"),)
 

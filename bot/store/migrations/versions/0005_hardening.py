@@ -1,5 +1,6 @@
-"""Shared values (what one process learns, all know) and admission counters (rate limits
-shared by every process).
+"""Shared values (what one process learns, all know), admission counters (rate limits
+shared by every process), and the support notifiers a notification already reached (so a
+retry after one platform failed does not post the others' cards again).
 
 Revision ID: 0005_hardening
 Revises: 0004_ticket_cards
@@ -30,8 +31,12 @@ def upgrade() -> None:
         sa.Column("window_start", sa.DateTime(timezone=True), primary_key=True),
         sa.Column("count", sa.Integer, nullable=False),
     )
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("delivered_to", sa.String(255), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("delivered_to")
     op.drop_table("admissions")
     op.drop_table("shared_values")
