@@ -42,8 +42,13 @@ CONNECT_TIMEOUT_SECONDS = 10
 def connect(url: str) -> sa.Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a generous busy timeout."""
     try:
+        # hide_parameters: a failed statement's message (logged, shown) leaves out the bound
+        # values, which may be an employee's redacted-but-still-personal text.
         engine = sa.create_engine(
-            url, pool_pre_ping=not url.startswith("sqlite"), connect_args=_connect_args(url)
+            url,
+            pool_pre_ping=not url.startswith("sqlite"),
+            connect_args=_connect_args(url),
+            hide_parameters=True,
         )
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StoreError(

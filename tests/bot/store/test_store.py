@@ -13,6 +13,7 @@ from bot.errors import StoreError
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.store.migrate import current_revision, head_revision
+from bot.store.schema import ProcessedEventRow
 
 
 def test_open_store_migrates_to_head_and_a_second_open_changes_nothing(
@@ -92,3 +93,14 @@ def test_prune_forgets_deliveries_after_the_retry_window(store: Store) -> None:
     assert store.prune(now=datetime.now(UTC) + timedelta(days=1))["deliveries"] == 0
     assert store.prune(now=datetime.now(UTC) + timedelta(days=3))["deliveries"] == 2
     assert store.claim_delivery("slack", "a") is True
+
+
+def test_a_failed_statement_does_not_show_its_bound_values(store: Store) -> None:
+    table = ProcessedEventRow.__table__
+    row = {"platform": "slack", "event_id": "HKID A123456(7)", "claimed_at": datetime.now(UTC)}
+    with store.engine.begin() as connection:
+        connection.execute(sa.insert(table).values(**row))
+    with pytest.raises(sa.exc.IntegrityError) as failure, store.engine.begin() as connection:
+        connection.execute(sa.insert(table).values(**row))
+
+    assert "A123456" not in str(failure.value)
