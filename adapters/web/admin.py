@@ -17,7 +17,7 @@ from adapters.web.console import Console, console_of, current_user
 from adapters.web.documents import list_documents
 from adapters.web.ingestion import IngestBusy, StagedUpload, UploadError, upload_target
 from adapters.web.render import render
-from adapters.web.security import wants_fragment
+from adapters.web.security import multipart_of, wants_fragment
 from adapters.web.throttle import throttle_of
 from bot.handoff.tickets import Gap
 from knowledge.index import read_pointer
@@ -115,7 +115,7 @@ async def upload(request: web.Request) -> web.Response:
         )
     staged: StagedUpload | None = None
     try:
-        reader = await request.multipart()
+        reader = await multipart_of(request)
         async for part in reader:
             if getattr(part, "name", None) != "file" or not getattr(part, "filename", None):
                 continue

@@ -16,7 +16,7 @@ import re
 import secrets
 from urllib.parse import quote, urlsplit
 
-from aiohttp import web
+from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.typedefs import Handler
 
 from adapters.web.accounts import Role, keyed_digest
@@ -28,6 +28,9 @@ VISITOR_COOKIE = "policybot_visitor"
 SESSION_COOKIE = "policybot_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+MULTIPART_KEY: web.RequestKey[MultipartReader] = web.RequestKey(
+    "policybot_multipart", MultipartReader
+)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 CONTENT_SECURITY_POLICY = (
@@ -36,16 +39,24 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# The chat's own pages: open to anyone, or to any signed-in account if so configured.
+CHAT_PATHS = frozenset({"/", "/ask", "/feedback", "/ask-person", "/incident"})
+
+
 def required_role(path: str, settings: WebSettings) -> Role | None:
-    """The role a console path needs; None when anyone may open it."""
+    """The role a console path needs; None when anyone may open it.
+
+    Fails closed: a path not named here (a page added later) needs the admin role until it
+    is listed, so forgetting to list it never opens it to everyone.
+    """
     relative = path[len(PREFIX) :] or "/"
-    if relative.startswith("/static/") or relative in {"/signin", "/signout"}:
+    if relative.startswith(("/static/", "/signin/")) or relative in {"/signin", "/signout"}:
         return None
-    if relative == "/admin" or relative.startswith("/admin/"):
-        return Role.ADMIN
     if relative == "/support" or relative.startswith("/support/"):
         return Role.SUPPORT
-    return Role.EMPLOYEE if settings.chat_requires_sign_in else None
+    if relative in CHAT_PATHS:
+        return Role.EMPLOYEE if settings.chat_requires_sign_in else None
+    return Role.ADMIN
 
 
 def wants_fragment(request: web.Request) -> bool:
@@ -178,8 +189,7 @@ async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResp
         raise web.HTTPForbidden(text="Cross-site request refused.")
     supplied = request.headers.get(CSRF_HEADER)
     if supplied is None and request.content_type == "multipart/form-data":
-        # Uploads are streamed by their handler, so their token travels in the query string.
-        supplied = request.query.get(CSRF_FIELD)
+        supplied = await _multipart_token(request)
     elif supplied is None:
         supplied = str((await request.post()).get(CSRF_FIELD, ""))
     if not supplied or not hmac.compare_digest(supplied, visit_of(request).csrf_token):
@@ -188,6 +198,23 @@ async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResp
             "send it again."
         )
     return await handler(request)
+
+
+async def _multipart_token(request: web.Request) -> str | None:
+    """The CSRF token of a streamed form: its first part, read here; the handler continues
+    with the same reader (:func:`multipart_of`), so the file is never buffered whole."""
+    reader = await request.multipart()
+    request[MULTIPART_KEY] = reader
+    part = await reader.next()
+    if not isinstance(part, BodyPartReader) or part.name != CSRF_FIELD:
+        return None
+    return (await part.read(decode=True))[:128].decode("ascii", "replace")
+
+
+async def multipart_of(request: web.Request) -> MultipartReader:
+    """The multipart reader of this request, after its CSRF field if that was read."""
+    reader = request.get(MULTIPART_KEY)
+    return reader if reader is not None else await request.multipart()
 
 
 MIDDLEWARES = [security_headers, identify, authorize, csrf_protect]

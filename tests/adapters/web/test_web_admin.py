@@ -27,8 +27,10 @@ def edited_policy(sources: Path) -> bytes:
     return (text[:position] + OTTER_SECTION.lstrip("\n") + "\n" + text[position:]).encode()
 
 
-def upload_form(name: str, data: bytes) -> aiohttp.FormData:
+def upload_form(name: str, data: bytes, token: str) -> aiohttp.FormData:
+    """The upload form as a browser sends it: the CSRF token first, then the file."""
     form = aiohttp.FormData()
+    form.add_field("csrf_token", token)
     form.add_field("file", data, filename=name, content_type="application/octet-stream")
     return form
 
@@ -64,8 +66,8 @@ async def test_uploading_an_edited_policy_changes_the_next_answer(admin):
 
     token = await admin.csrf()
     response = await admin.client.post(
-        f"/console/admin/upload?csrf_token={token}",
-        data=upload_form("example-genai-policy.md", edited_policy(admin.sources)),
+        "/console/admin/upload",
+        data=upload_form("example-genai-policy.md", edited_policy(admin.sources), token),
         allow_redirects=False,
     )
     assert response.status == 303
@@ -112,9 +114,7 @@ async def test_the_job_page_shows_progress_and_the_report(admin):
 async def test_a_bad_upload_is_refused_and_nothing_is_written(admin, name, data, message):
     before = sorted(p.name for p in admin.sources.rglob("*"))
     token = await admin.csrf()
-    response = await admin.client.post(
-        f"/console/admin/upload?csrf_token={token}", data=upload_form(name, data)
-    )
+    response = await admin.client.post("/console/admin/upload", data=upload_form(name, data, token))
     if name.startswith("../"):
         # The folder part is dropped: the file lands in the source folder or not at all.
         assert not (admin.sources.parent / "escape.md").exists()
