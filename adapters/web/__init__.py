@@ -26,6 +26,7 @@ from adapters.web.render import make_environment
 from adapters.web.security import MIDDLEWARES
 from adapters.web.settings import WebSettings
 from bot.models import Message, Reply
+from bot.store.ingest_lock import IngestLock
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TICKETS_GAUGE = "policybot_tickets"
@@ -49,6 +50,9 @@ def setup(
         services=services,
     )
     context.extras["web_console"] = console
+    if not IngestLock(services.store.engine).held():
+        # Runs left "running" by a process that was killed: no one holds the lock now.
+        activity.interrupt_unfinished()
 
     sub = web.Application(middlewares=[forwarded_headers, *MIDDLEWARES, limit_anonymous_writes])
     sub[CONSOLE_KEY] = console

@@ -298,3 +298,15 @@ class AdmissionRow(Base):
     key_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(primary_key=True)
     count: Mapped[int] = mapped_column(sa.Integer)
+
+
+class IngestLockRow(Base):
+    """The one ingest lock of the deployment (``bot.store.ingest_lock``)."""
+
+    __tablename__ = "ingest_lock"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(64))
+    owner: Mapped[str] = mapped_column(sa.String(255))
+    started_at: Mapped[datetime]
+    renewed_at: Mapped[datetime]

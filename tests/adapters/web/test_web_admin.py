@@ -130,3 +130,14 @@ async def test_the_chart_is_svg_and_counts_questions(admin):
     svg = await (await admin.client.get("/console/admin/chart.svg")).text()
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert "2 questions, 1 not_found (50%)" in svg
+
+
+async def test_a_run_left_running_by_a_killed_process_shows_as_interrupted(start_console):
+    first = await start_console()
+    run = first.console.activity.start_ingest(trigger="upload", actor="ada")
+
+    restarted = await start_console()  # the same database, no process ingesting
+
+    [shown] = [r for r in restarted.console.activity.ingest_runs() if r.id == run]
+    assert shown.finished_at is not None
+    assert shown.error.startswith("interrupted")

@@ -1,6 +1,7 @@
 """Shared values (what one process learns, all know), admission counters (rate limits
 shared by every process), and the support notifiers a notification already reached (so a
-retry after one platform failed does not post the others' cards again).
+retry after one platform failed does not post the others' cards again), and the one ingest
+lock of the deployment.
 
 Revision ID: 0005_hardening
 Revises: 0004_ticket_cards
@@ -31,11 +32,20 @@ def upgrade() -> None:
         sa.Column("window_start", sa.DateTime(timezone=True), primary_key=True),
         sa.Column("count", sa.Integer, nullable=False),
     )
+    op.create_table(
+        "ingest_lock",
+        sa.Column("name", sa.String(32), primary_key=True),
+        sa.Column("holder", sa.String(64), nullable=False),
+        sa.Column("owner", sa.String(255), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
+    )
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("delivered_to", sa.String(255), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_table("ingest_lock")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("delivered_to")
     op.drop_table("admissions")
