@@ -21,8 +21,10 @@ from aiohttp.web import BaseRequest, StreamResponse
 # LogRecord attributes that are not "extra" fields a caller passed.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 NOISY_LOGGERS = ("chromadb", "httpx", "sentence_transformers", "urllib3", "bm25s")
-# The project's own loggers log outcomes only; every other logger is a library's.
+# The project's own loggers log outcomes only; every other logger is a library's, and so
+# are the ones the project hands to Slack's libraries (``web.payload_safe_logger``).
 OWN_LOGGERS = frozenset({"adapters", "bot", "knowledge", "policybot"})
+LIBRARY_LOGGERS = ("adapters.slack.bolt", "adapters.slack.assistant", "adapters.slack.web_api")
 # Where a library's message starts quoting a request: "body: {...}", "request body: ...",
 # or a payload's dict or list. Bolt logs the raw body at INFO on a failed signature check.
 _REQUEST_DATA = re.compile(r"(?i)\bbody\b|[{\[]")
@@ -39,7 +41,8 @@ class WithholdRequestData(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.split(".", 1)[0] in OWN_LOGGERS:
+        own = record.name.split(".", 1)[0] in OWN_LOGGERS
+        if own and not record.name.startswith(LIBRARY_LOGGERS):
             return True
         message = record.getMessage()
         match = _REQUEST_DATA.search(message)

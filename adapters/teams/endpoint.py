@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 
 import jwt
@@ -24,6 +25,7 @@ from adapters.teams.admin import register_admin_commands
 from adapters.teams.bot import PolicyTeamsBot
 from adapters.teams.connector import TeamsCloudAdapter, build_adapter, send
 from adapters.teams.dedupe import (
+    TEAMS_LEASE,
     DedupeMiddleware,
     DeliveryClaims,
     StoreDeliveryClaims,
@@ -96,7 +98,10 @@ def setup(
     adapter = build_adapter(settings)
     adapter.on_turn_error = on_turn_error
     assistant = context.assistant
-    claims = claims or StoreDeliveryClaims(assistant.store.claim_delivery)
+    claims = claims or StoreDeliveryClaims(
+        partial(assistant.store.claim_delivery, lease=TEAMS_LEASE),
+        assistant.store.finish_delivery,
+    )
     adapter.use(DedupeMiddleware(claims))
     support = SupportChannel(settings, SharedValues(assistant.store.engine))
     bot = PolicyTeamsBot(assistant, settings, support)

@@ -196,6 +196,10 @@ class ProcessedEventRow(Base):
     platform: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     claimed_at: Mapped[datetime] = mapped_column(index=True)
+    # "claimed" until the adapter has answered ("answered"); a claim whose lease ran out
+    # belongs to a process that died, and a retry may take it.
+    state: Mapped[str] = mapped_column(sa.String(16), default="answered")
+    lease_until: Mapped[datetime | None]
 
 
 class ConversationRow(Base):

@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from adapters.logs import WITHHELD, configure_server_logging
+from adapters.logs import WITHHELD, WithholdRequestData, configure_server_logging
 from tests.adapters.slack.conftest import SlackHarness, event_payload
 
 HKID = "A123456(7)"
@@ -34,3 +34,12 @@ async def test_a_request_with_a_wrong_signature_leaves_no_body_in_the_logs(
     assert "Invalid request signature" in logged, "Bolt's record is still there, cut short"
     assert WITHHELD in logged
     assert HKID not in logged and "paste it" not in logged
+
+
+def test_records_of_the_loggers_given_to_bolt_are_cut_too():
+    record = logging.makeLogRecord(
+        {"name": "adapters.slack.bolt", "msg": "request body: %s", "args": ({"text": HKID},)}
+    )
+    WithholdRequestData().filter(record)
+
+    assert HKID not in record.getMessage()

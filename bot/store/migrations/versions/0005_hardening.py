@@ -1,7 +1,8 @@
 """Shared values (what one process learns, all know), admission counters (rate limits
 shared by every process), and the support notifiers a notification already reached (so a
-retry after one platform failed does not post the others' cards again), and the one ingest
-lock of the deployment.
+retry after one platform failed does not post the others' cards again), the one ingest
+lock of the deployment, and a state and lease on delivery claims (a retry after the
+claimant died is answered).
 
 Revision ID: 0005_hardening
 Revises: 0004_ticket_cards
@@ -42,9 +43,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("delivered_to", sa.String(255), nullable=True))
+    with op.batch_alter_table("processed_events") as batch:
+        batch.add_column(
+            sa.Column("state", sa.String(16), nullable=False, server_default="answered")
+        )
+        batch.add_column(sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("processed_events") as batch:
+        batch.drop_column("lease_until")
+        batch.drop_column("state")
     op.drop_table("ingest_lock")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("delivered_to")
