@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Protocol
@@ -40,6 +41,7 @@ from bot.handoff.tickets import AnswerRecord, Escalation, GeneralFeedback, Incid
 from bot.intents import Route, classify
 from bot.limits import MAX_MESSAGE_CHARS, MAX_QUESTION_CHARS
 from bot.models import Answer, Message, Reply
+from bot.observation import QuestionObserver, notify
 from bot.privacy.guard import PrivacyNotice, guard
 from bot.store import Store
 
@@ -72,12 +74,13 @@ class Assistant:
         self.services = handoff
         self.max_chars = max_chars
         self.privacy_notice = PrivacyNotice(answerer.answer)
+        self.observers: list[QuestionObserver] = []
         self._deliveries: set[asyncio.Task[int]] = set()
 
     # ---- the collaborators adapters reach through the assistant ------------------------
 
     @property
-    def _handoff(self) -> HandoffServices:
+    def handoff_services(self) -> HandoffServices:
         if self.services is None:
             raise ConfigurationError(
                 "this assistant answers one-shot questions only: build it with "
@@ -87,27 +90,27 @@ class Assistant:
 
     @property
     def store(self) -> Store:
-        return self._handoff.store
+        return self.handoff_services.store
 
     @property
     def handoff(self) -> Handoff:
-        return self._handoff.submissions
+        return self.handoff_services.submissions
 
     @property
     def desk(self) -> SupportDesk:
-        return self._handoff.desk
+        return self.handoff_services.desk
 
     @property
     def queue(self) -> SupportQueue:
-        return self._handoff.desk.queue
+        return self.handoff_services.desk.queue
 
     @property
     def deliveries(self) -> OutboxRelay:
-        return self._handoff.relay
+        return self.handoff_services.relay
 
     @property
     def notifiers(self) -> Notifiers:
-        return self._handoff.notifiers
+        return self.handoff_services.notifiers
 
     # ---- entrances ---------------------------------------------------------------------
 
@@ -122,12 +125,16 @@ class Assistant:
         """The reply to one message. The privacy guard runs here, once: every route, the
         store, the logs and the language model see only the redacted text, and a reply to a
         message that held identifiers says which types were removed (``Reply.privacy``)."""
+        started = time.perf_counter()
         guarded = await asyncio.to_thread(guard, message.text[:MAX_MESSAGE_CHARS])
-        reply = await self._route(replace(message, text=guarded.text))
-        if not guarded.types:
-            return reply
-        notice = await asyncio.to_thread(self.privacy_notice.text, guarded.types)
-        return replace(reply, text=f"{reply.text}\n\n{notice}", privacy=guarded.types)
+        message = replace(message, text=guarded.text)
+        reply = await self._route(message)
+        if guarded.types:
+            notice = await asyncio.to_thread(self.privacy_notice.text, guarded.types)
+            reply = replace(reply, text=f"{reply.text}\n\n{notice}", privacy=guarded.types)
+        if reply.status is not None:
+            await notify(self.observers, message, reply, time.perf_counter() - started)
+        return reply
 
     async def _route(self, message: Message) -> Reply:
         key = ConversationKey.of(message)
@@ -328,14 +335,14 @@ class Assistant:
 
     async def _start_incident(self, message: Message, key: ConversationKey, opening: str) -> Reply:
         draft = Draft.start(opening)
-        await asyncio.to_thread(self._handoff.conversations.save, key, draft)
+        await asyncio.to_thread(self.handoff_services.conversations.save, key, draft)
         first = FIELDS_BY_NAME[draft.awaiting or "what_happened"].question
         return Reply(text=replies.incident_intro(first))
 
     async def _continue_incident(
         self, message: Message, key: ConversationKey, draft: Draft
     ) -> Reply:
-        conversations = self._handoff.conversations
+        conversations = self.handoff_services.conversations
         if classify(message.text).route is Route.CANCEL:
             await asyncio.to_thread(conversations.clear, key)
             return Reply(text=replies.INCIDENT_CANCELLED)
@@ -366,13 +373,15 @@ class Assistant:
             return replies.invalid_reply(exc)
         self._deliver_soon()
         policy = await self.ask(INCIDENT_POLICY_QUESTION)
-        return replies.incident_reply(submitted.ticket, policy, ack_hours=self._handoff.ack_hours)
+        return replies.incident_reply(
+            submitted.ticket, policy, ack_hours=self.handoff_services.ack_hours
+        )
 
     # ---- helpers -----------------------------------------------------------------------
 
     async def _draft(self, key: ConversationKey) -> Draft | None:
         try:
-            return await asyncio.to_thread(self._handoff.conversations.load, key)
+            return await asyncio.to_thread(self.handoff_services.conversations.load, key)
         except SQLAlchemyError:  # without the store, still answer questions
             log.exception("could not read conversation state")
             return None

@@ -61,6 +61,8 @@ class Answer:
     composer: str = "extractive"
     # Types of the personal identifiers the privacy guard removed from the question.
     privacy: tuple[str, ...] = ()
+    # The question's language, "en" or "zh" (see knowledge.crosslingual.detect_language).
+    language: str = "en"
 
     def as_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -75,6 +77,9 @@ class Answer:
             data["handoff"] = {"action": Action.ASK_PERSON.value}
         if self.privacy:
             data["privacy"] = [{"type": kind} for kind in self.privacy]
+        if self.language != "en":
+            # Only for questions in another language, so English output stays as it was.
+            data["language"] = self.language
         return data
 
 
@@ -111,3 +116,5 @@ class Reply:
     field_errors: dict[str, str] = field(default_factory=dict, hash=False)
     # Types of the personal identifiers removed from the message (e.g. ("HKID", "PHONE")).
     privacy: tuple[str, ...] = ()
+    # The language of the message answered ("en" or "zh"), for labels a renderer may translate.
+    language: str = "en"

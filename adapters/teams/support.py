@@ -8,7 +8,9 @@ reference, but only from an activity Microsoft authenticated (or, in Emulator mo
 whose ``serviceUrl`` is loopback): otherwise anyone could re-point every ticket card to a
 server of their own. Anything set or learnt at run time is kept in the shared database, so
 every replica and a restart see it; only a channel the admin named is ever used, never
-whichever team added the bot.
+whichever team added the bot. The environment variable wins: a channel learnt or set in
+chat is used while it is the configured one (it carries the exact serviceUrl), or when
+none is configured.
 """
 
 from __future__ import annotations
@@ -43,15 +45,18 @@ class SupportChannel:
 
     def reference(self) -> ConversationReference | None:
         """A reference that posts a new thread in the support channel, or None if unset."""
-        stored = self._stored()
-        if stored is not None:
-            return deserialize_reference(stored)
-        if self.settings.support_conversation:
+        configured = self.settings.support_conversation
+        text = self._stored()
+        if text is not None:
+            stored = deserialize_reference(text)
+            if not configured or channel_id(stored.conversation.id) == channel_id(configured):
+                return stored
+        if configured:
             return ConversationReference(
                 channel_id="msteams",
                 service_url=self.settings.service_url,
                 conversation=ConversationAccount(
-                    id=self.settings.support_conversation,
+                    id=configured,
                     is_group=True,
                     conversation_type="channel",
                     tenant_id=self.settings.app_tenant_id,

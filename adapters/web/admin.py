@@ -20,7 +20,7 @@ from adapters.web.render import render
 from adapters.web.security import multipart_of, wants_fragment
 from adapters.web.throttle import throttle_of
 from bot.handoff.tickets import Gap
-from knowledge.index import read_pointer
+from knowledge.index import IndexUnavailable, read_pointer
 
 log = logging.getLogger(__name__)
 CHART_DAYS = 30
@@ -28,6 +28,14 @@ CHART_DAYS = 30
 
 def upload_folder(console: Console) -> Path:
     return console.settings.upload_dir or console.context.settings.sources[0]
+
+
+def _pointer(client: object) -> dict:
+    """The live index's pointer, empty while Chroma cannot be reached (the page still shows)."""
+    try:
+        return read_pointer(client) or {}
+    except IndexUnavailable:
+        return {}
 
 
 async def admin_page(
@@ -49,7 +57,7 @@ async def admin_page(
         documents=documents,
         runs=runs,
         job=console.jobs.current,
-        index_built=(await asyncio.to_thread(read_pointer, engine.index.client) or {}).get("built"),
+        index_built=(await asyncio.to_thread(_pointer, engine.index.client)).get("built"),
         upload_folder=upload_folder(console),
         error=error,
         totals={

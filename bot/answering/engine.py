@@ -53,7 +53,11 @@ class Engine:
         kwargs = {"progress": progress} if progress else {}
         with ingest_lock_for(self.settings) as lock, lock.hold():
             report = ingest(
-                self.index.client, self.embedder, sources or self.settings.sources, **kwargs
+                self.index.client,
+                self.embedder,
+                sources or self.settings.sources,
+                weights=self.index.weights,
+                **kwargs,
             )
         self.index.refresh()
         return report
@@ -90,6 +94,11 @@ def build_engine(
     # The client first: an unreachable Chroma server fails before seconds of model loading.
     client = make_client(index_dir=settings.resolved_index_dir, chroma_url=settings.chroma_url)
     embedder = embedder or SentenceTransformerEmbedder(settings.embedding_model)
+    if settings.embedding_languages:
+        # Wins over the model card; ingest's calibration reads the embedder's languages too.
+        embedder.languages = frozenset(
+            code.strip().lower() for code in settings.embedding_languages.split(",")
+        )
     index = KnowledgeIndex(client, embedder)
     answerer = Answerer(
         index,

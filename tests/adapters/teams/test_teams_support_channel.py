@@ -69,3 +69,19 @@ def test_configured_channel_learns_the_service_url_from_its_first_activity(engin
         assert again.conversation.id == CHANNEL
     finally:
         store.close()
+
+
+def test_a_configured_channel_wins_over_one_set_in_chat_before(engine, tmp_path):
+    store = open_store(engine.settings.model_copy(update={"data_dir": tmp_path}))
+    try:
+        authenticated = TeamsSettings(_env_file=None, app_id="app-1", app_password="secret")
+        earlier = SupportChannel(authenticated, SharedValues(store.engine))
+        earlier.set_from(Activity().deserialize(activity("channel_mention")))
+        assert earlier.reference().conversation.id == CHANNEL
+
+        other = "19:0a1b2c3d4e5f60718293a4b5c6d7e8f9@thread.tacv2"
+        settings = TeamsSettings(_env_file=None, support_conversation=other, app_tenant_id="t-1")
+        reference = SupportChannel(settings, SharedValues(store.engine)).reference()
+        assert reference.conversation.id == other
+    finally:
+        store.close()

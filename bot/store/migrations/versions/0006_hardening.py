@@ -4,8 +4,8 @@ retry after one platform failed does not post the others' cards again), the one 
 lock of the deployment, and a state and lease on delivery claims (a retry after the
 claimant died is answered).
 
-Revision ID: 0005_hardening
-Revises: 0004_ticket_cards
+Revision ID: 0006_hardening
+Revises: 0005_staff_accounts
 Create Date: 2026-11-29
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_hardening"
-down_revision = "0004_ticket_cards"
+revision = "0006_hardening"
+down_revision = "0005_staff_accounts"
 branch_labels = None
 depends_on = None
 
