@@ -2,13 +2,15 @@
 
 What is logged never carries raw personal data: the access log keeps the method, the
 path without its query string, the status and the duration, and leaves out the client's
-address, cookies and headers; handlers log outcomes (status, counts), never question text.
+address, cookies and headers; handlers log outcomes (status, counts), never question text;
+libraries' messages are cut where they start quoting a request (:class:`WithholdRequestData`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -19,6 +21,35 @@ from aiohttp.web import BaseRequest, StreamResponse
 # LogRecord attributes that are not "extra" fields a caller passed.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 NOISY_LOGGERS = ("chromadb", "httpx", "sentence_transformers", "urllib3", "bm25s")
+# The project's own loggers log outcomes only; every other logger is a library's, and so
+# are the ones the project hands to Slack's libraries (``web.payload_safe_logger``).
+OWN_LOGGERS = frozenset({"adapters", "bot", "knowledge", "policybot"})
+LIBRARY_LOGGERS = ("adapters.slack.bolt", "adapters.slack.assistant", "adapters.slack.web_api")
+# Where a library's message starts quoting a request: "body: {...}", "request body: ...",
+# or a payload's dict or list. Bolt logs the raw body at INFO on a failed signature check.
+_REQUEST_DATA = re.compile(r"(?i)\bbody\b|[{\[]")
+WITHHELD = "[request data withheld]"
+
+
+class WithholdRequestData(logging.Filter):
+    """Cut a library's log message where it starts quoting request data.
+
+    Libraries log what they received when something fails (Slack Bolt writes the whole body
+    of a request whose signature did not verify, employees' messages included), so their
+    messages are kept only up to the first sign of a payload. The project's own loggers
+    never log request data and pass unchanged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        own = record.name.split(".", 1)[0] in OWN_LOGGERS
+        if own and not record.name.startswith(LIBRARY_LOGGERS):
+            return True
+        message = record.getMessage()
+        match = _REQUEST_DATA.search(message)
+        if match:
+            record.msg = f"{message[: match.start()].rstrip()} {WITHHELD}"
+            record.args = None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,6 +78,7 @@ def configure_server_logging(level: str, *, stream: IO[str] | None = None) -> No
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     else:
         handler.setFormatter(JsonFormatter())
+    handler.addFilter(WithholdRequestData())
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

@@ -43,10 +43,16 @@ async def healthz(request: web.Request) -> web.Response:
     context = request.app[CONTEXT_KEY]
     checks: dict[str, Any] = {}
     healthy = True
+    degraded = False
     try:
         empty = await asyncio.to_thread(lambda: context.engine.index.is_empty)
         checks["index"] = "empty" if empty else "ok"
         healthy &= not empty
+        outage = getattr(context.engine.index, "outage", None)
+        if outage and not empty:
+            # Answers still come from the version loaded before Chroma failed.
+            checks["index"] = "degraded: serving the last loaded version; Chroma unreachable"
+            degraded = True
     except Exception as exc:  # report any backend failure as unhealthy, never crash
         checks["index"] = f"error: {exc.__class__.__name__}"
         healthy = False
@@ -57,8 +63,9 @@ async def healthz(request: web.Request) -> web.Response:
         except Exception as exc:  # a failing probe marks the process unhealthy
             checks[name] = f"error: {exc.__class__.__name__}"
             healthy = False
+    status = ("degraded" if degraded else "ok") if healthy else "unhealthy"
     return web.json_response(
-        {"status": "ok" if healthy else "unhealthy", "checks": checks},
+        {"status": status, "checks": checks},
         status=200 if healthy else 503,
     )
 

@@ -39,7 +39,7 @@ from bot.handoff.services import HandoffServices
 from bot.handoff.submissions import Handoff
 from bot.handoff.tickets import AnswerRecord, Escalation, GeneralFeedback, IncidentReport, Rating
 from bot.intents import Route, classify
-from bot.limits import MAX_QUESTION_CHARS
+from bot.limits import MAX_MESSAGE_CHARS, MAX_QUESTION_CHARS
 from bot.models import Answer, Message, Reply
 from bot.observation import QuestionObserver, notify
 from bot.privacy.guard import PrivacyNotice, guard
@@ -126,7 +126,7 @@ class Assistant:
         store, the logs and the language model see only the redacted text, and a reply to a
         message that held identifiers says which types were removed (``Reply.privacy``)."""
         started = time.perf_counter()
-        guarded = guard(message.text)
+        guarded = await asyncio.to_thread(guard, message.text[:MAX_MESSAGE_CHARS])
         message = replace(message, text=guarded.text)
         reply = await self._route(message)
         if guarded.types:

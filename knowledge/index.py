@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 
 from bot.errors import ConfigurationError, KnowledgeIndexError
 from knowledge.calibration import (
@@ -68,13 +69,33 @@ def make_client(*, index_dir: Path, chroma_url: str | None) -> Any:
     return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=settings)
 
 
+class IndexUnavailable(KnowledgeIndexError):
+    """Chroma could not be asked (an outage), as opposed to an index that does not exist."""
+
+
+def _is_not_found(exc: Exception) -> bool:
+    # chromadb raises NotFoundError, or ValueError("... does not exist") in older clients.
+    return isinstance(exc, NotFoundError) or (
+        isinstance(exc, ValueError) and "does not exist" in str(exc)
+    )
+
+
 def read_pointer(client: Any) -> dict[str, Any] | None:
-    """Metadata of the live collection (name, model, dimension), or None before any ingest."""
+    """Metadata of the live collection (name, model, dimension), or None before any ingest.
+
+    Raises:
+        IndexUnavailable: Chroma failed otherwise (down, timing out): not the same as empty.
+    """
     try:
         collection = client.get_collection(POINTER_COLLECTION)
-    except Exception:  # chromadb raises NotFoundError or ValueError depending on the backend
-        return None
-    metadata = dict(collection.metadata or {})
+        metadata = dict(collection.metadata or {})
+    except Exception as exc:
+        if _is_not_found(exc):
+            return None
+        raise IndexUnavailable(
+            f"cannot read the index pointer from Chroma ({exc.__class__.__name__}: {exc}); "
+            "check that the Chroma server at POLICYBOT_CHROMA_URL is up"
+        ) from exc
     return metadata if metadata.get("collection") else None
 
 
@@ -186,6 +207,7 @@ class KnowledgeIndex:
         self._snapshot: _Snapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self.outage: str | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -232,7 +254,16 @@ class KnowledgeIndex:
         if self._snapshot is not None and now - self._checked_at < POINTER_CHECK_SECONDS:
             return self._snapshot
         with self._lock:
-            pointer = read_pointer(self.client)
+            try:
+                pointer = read_pointer(self.client)
+            except IndexUnavailable as exc:
+                # Keep answering from the version already loaded; say so in /healthz.
+                self.outage = str(exc)
+                if self._snapshot is None:
+                    raise
+                self._checked_at = now
+                return self._snapshot
+            self.outage = None
             self._checked_at = now
             if pointer is None:
                 self._snapshot = None

@@ -19,6 +19,11 @@ from knowledge.documents import Document, Section
 
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# A DOCX is a zip: a few kilobytes can unpack to gigabytes (an archive bomb). A policy of a
+# few hundred pages unpacks to a few megabytes; these bounds leave ample room.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_ZIP_ENTRIES = 2000
+MAX_PDF_PAGES = 2000
 
 _ATX_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -54,7 +59,14 @@ def load_document(path: Path, root: Path) -> Document:
         ".pdf": _load_pdf,
         ".docx": _load_docx,
     }[suffix]
-    document = loader(path, relative)
+    try:
+        document = loader(path, relative)
+    except DocumentError:
+        raise
+    except Exception as exc:  # a parser's own failure (RecursionError included) costs this file
+        raise DocumentError(
+            f"could not be read ({exc.__class__.__name__}: {str(exc)[:200]})"
+        ) from exc
     if not any(section.text.strip() for section in document.sections):
         raise DocumentError("no text could be extracted")
     return document
@@ -224,13 +236,18 @@ def _load_text(path: Path, relative: str) -> Document:
 
 def _load_pdf(path: Path, relative: str) -> Document:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(str(path))
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise DocumentError(
+                f"has {len(reader.pages)} pages, more than the {MAX_PDF_PAGES} a policy may have"
+            )
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+        # PyPdfError covers PdfReadError, ParseError, LimitReachedError, DependencyError.
         raise DocumentError(f"not a readable PDF ({exc.__class__.__name__}: {exc})") from exc
     meta = {}
     if info is not None and info.title:
@@ -253,10 +270,19 @@ def _load_docx(path: Path, relative: str) -> Document:
 
     import docx
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import LxmlError
 
+    _check_unpacked_size(path)
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (
+        PackageNotFoundError,
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        LxmlError,
+        RecursionError,
+    ) as exc:
         raise DocumentError(f"not a readable Word document ({exc.__class__.__name__})") from exc
     meta: dict[str, str] = {}
     props = document.core_properties
@@ -284,6 +310,25 @@ def _load_docx(path: Path, relative: str) -> Document:
         rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
         headings.append((0, "", "\n".join(rows), None))
     return _build_document(meta, relative, headings)
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a zip whose entries would unpack past the bounds, before unpacking any."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DocumentError(f"not a readable Word document ({exc.__class__.__name__})") from exc
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise DocumentError(f"holds {len(entries)} parts, more than {MAX_ZIP_ENTRIES}")
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise DocumentError(
+            f"would unpack to {unpacked // (1024 * 1024)} MB, more than "
+            f"{MAX_UNPACKED_BYTES // (1024 * 1024)} MB (an archive bomb?)"
+        )
 
 
 class _HTMLSections(HTMLParser):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bot.handoff.outbox import pending_count
+from bot.handoff.outbox import given_up_count, pending_count
 from bot.privacy.retention import purge_with
 from bot.settings import Settings
 from bot.store import connect, open_store
@@ -50,6 +50,7 @@ def handle_status(args: argparse.Namespace, settings: Settings) -> int:
     try:
         revision = current_revision(store.engine)
         pending = pending_count(store) if revision is not None else 0
+        given_up = given_up_count(store) if revision is not None else 0
     finally:
         store.close()
     print(
@@ -59,6 +60,7 @@ def handle_status(args: argparse.Namespace, settings: Settings) -> int:
                 "revision": revision,
                 "head": head_revision(),
                 "pending_notifications": pending,
+                "failed_notifications": given_up,
             }
         )
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -15,6 +16,9 @@ from adapters import slack, teams
 from adapters.logs import AccessLogger, configure_server_logging
 from adapters.server import ServerContext, Setup, create_app
 from adapters.slack.settings import SlackSettings
+from adapters.teams.access import is_loopback_host
+from adapters.teams.endpoint import LISTEN_HOST_KEY
+from adapters.teams.settings import TeamsSettings
 from adapters.web import setup as web_console
 from bot.answering.engine import build_engine
 from bot.assembly import build_assistant
@@ -24,6 +28,7 @@ from bot.settings import Settings
 from bot.store import Store, open_store
 from knowledge.embedding import Embedder
 
+log = logging.getLogger(__name__)
 DELIVERY_INTERVAL_SECONDS = 15.0
 
 
@@ -34,11 +39,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
-def enabled_adapters(settings: Settings) -> list[Setup]:
-    """The platform adapters this process serves; each checks its own settings."""
+def enabled_adapters(settings: Settings, *, host: str = "127.0.0.1") -> list[Setup]:
+    """The platform adapters this process serves; each checks its own settings.
+
+    Teams is on with its credentials; without them (Emulator mode, no authentication) only
+    on a loopback ``host`` or with POLICYBOT_TEAMS_ALLOW_UNAUTHENTICATED=true, so a server
+    listening on every address (the shipped compose file) does not mount it at all.
+    """
     adapters: list[Setup] = []
-    # Teams is always on: with no MicrosoftAppId it runs in Emulator mode (auth off, logged).
-    adapters.append(teams.setup)
+    teams_settings = TeamsSettings()
+    if (
+        teams_settings.auth_enabled
+        or teams_settings.allow_unauthenticated
+        or is_loopback_host(host)
+    ):
+        adapters.append(partial(teams.setup, settings=teams_settings))
+    else:
+        log.warning(
+            "teams: /api/messages is off: MicrosoftAppId is not set and %s is not a loopback "
+            "address; set MicrosoftAppId and MicrosoftAppPassword to serve Teams",
+            host,
+        )
     # Slack is on when its credentials are set (bot token plus signing secret or app token);
     # a half-configured Slack app fails here, at start-up, with the fix.
     slack_settings = SlackSettings()
@@ -99,7 +120,8 @@ def delivery_task(relay: OutboxRelay) -> Callable[[web.Application], AsyncIterat
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     configure_server_logging(settings.log_level)
     context = build_context(settings)
-    app = create_app(context, enabled_adapters(settings))
+    context.extras[LISTEN_HOST_KEY] = args.host
+    app = create_app(context, enabled_adapters(settings, host=args.host))
     app.cleanup_ctx.append(retention_task(context.assistant.store, settings))
     app.cleanup_ctx.append(delivery_task(context.assistant.deliveries))
     web.run_app(app, host=args.host, port=args.port, print=None, access_log_class=AccessLogger)

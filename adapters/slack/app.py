@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.server import ServerContext
 from adapters.slack import commands, interactions, questions, web
-from adapters.slack.dedupe import ClaimDelivery, DedupeMiddleware, store_claims
+from adapters.slack.dedupe import ClaimDelivery, DedupeMiddleware, store_claims, store_finish
 from adapters.slack.settings import SlackSettings
 from adapters.slack.support import SlackNotifier
 from adapters.slack.work import BackgroundWork
@@ -147,7 +147,8 @@ def build_app(
     context.assistant.notifiers.register(
         runtime.notifier, support=settings.support_channel is not None
     )
-    bolt.use(DedupeMiddleware(runtime.claims))
+    finish = store_finish(context.assistant.store, ack_executor) if claims is None else None
+    bolt.use(DedupeMiddleware(runtime.claims, finish))
     questions.register(bolt, runtime)
     commands.register(bolt, runtime)
     interactions.register(bolt, runtime)

@@ -73,8 +73,9 @@ def ticket_blocks(ticket: Ticket) -> list[Block]:
 
 
 def ticket_text(ticket: Ticket) -> str:
-    """The card's top-level text (notifications, screen readers)."""
+    """The card's top-level text (notifications, screen readers); the title is the
+    employee's words, escaped so ``<!channel>`` or ``<https://x|Re-login>`` stay text."""
     return truncate(
-        f"{ticket.reference} ({ticket.kind.heading}, {ticket.state.value}): {ticket.title}",
+        f"{ticket.reference} ({ticket.kind.heading}, {ticket.state.value}): {escape(ticket.title)}",
         300,
     )

@@ -31,6 +31,7 @@ PLATFORM = "slack"
 RETRY_HEADER = "x-slack-retry-num"
 
 ClaimDelivery = Callable[[str, str], bool | Awaitable[bool]]
+FinishDelivery = Callable[[str, str], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,19 @@ def store_claims(store: Store, executor: Executor) -> ClaimDelivery:
     return claim_in_store
 
 
+def store_finish(store: Store, executor: Executor) -> FinishDelivery:
+    """The hand-off store's ``finish_delivery``, on the claims' own threads."""
+
+    async def finish_in_store(platform: str, event_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(executor, store.finish_delivery, platform, event_id)
+        except SQLAlchemyError as exc:  # the lease then lets a retry through: a rare repeat
+            log.warning("slack: could not mark a delivery answered: %s", type(exc).__name__)
+
+    return finish_in_store
+
+
 async def claim(claim_delivery: ClaimDelivery, event_id: str) -> bool:
     """Call a sync or async claim function; True for the first delivery of ``event_id``."""
     result = claim_delivery(PLATFORM, event_id)
@@ -77,8 +91,11 @@ class DedupeMiddleware(AsyncMiddleware):
     never claim an id; requests that are not Events API callbacks pass through untouched.
     """
 
-    def __init__(self, claim_delivery: ClaimDelivery) -> None:
+    def __init__(
+        self, claim_delivery: ClaimDelivery, finish_delivery: FinishDelivery | None = None
+    ) -> None:
         self.claim_delivery = claim_delivery
+        self.finish_delivery = finish_delivery
 
     async def async_process(
         self,
@@ -88,8 +105,16 @@ class DedupeMiddleware(AsyncMiddleware):
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse | None:
         event_id = _event_id(req.body)
-        if event_id is None or await claim(self.claim_delivery, event_id):
+        if event_id is None:
             return await next()
+        if await claim(self.claim_delivery, event_id):
+            # Slack retries only what was not acknowledged: once the listener has acked,
+            # the event is done for Slack. A process dying before that leaves the claim to
+            # expire (Store.claim_delivery's lease), and Slack's next retry is answered.
+            response = await next()
+            if self.finish_delivery is not None and response is not None and response.status < 300:
+                await self.finish_delivery(PLATFORM, event_id)
+            return response
         log.info(
             "slack: dropped repeated delivery",
             extra={"event_id": event_id, "retry_num": retry_num(req)},

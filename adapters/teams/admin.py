@@ -72,7 +72,7 @@ async def set_support_channel(runtime: TeamsRuntime, turn_context: TurnContext) 
     if activity.conversation.conversation_type != "channel":
         text = "Send `admin support-channel` in the Teams channel where tickets should go."
     else:
-        runtime.support.set_from(activity)
+        await asyncio.to_thread(runtime.support.set_from, activity)
         runtime.serve_support_channel()
         text = "Done: incidents, escalations and negative feedback will be posted here."
     await send(turn_context, payloads.text_activity(text))

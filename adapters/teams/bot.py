@@ -82,7 +82,7 @@ class PolicyTeamsBot(TeamsActivityHandler):
         self.tickets = TeamsTickets(assistant, support)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        self.support.learn(turn_context.activity)
+        await asyncio.to_thread(self.support.learn, turn_context.activity)
         await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -91,7 +91,10 @@ class PolicyTeamsBot(TeamsActivityHandler):
         if submit is not None:
             await self.on_card_submit(turn_context, submit)
             return
-        text = payloads.question_text(activity.text, bot_mention_texts(activity))
+        # Up to a megabyte of text: parsed in a worker thread, never on the event loop.
+        text = await asyncio.to_thread(
+            payloads.question_text, activity.text, bot_mention_texts(activity)
+        )
         if not text:
             await send(turn_context, payloads.text_activity(HELP_TEXT))
             return

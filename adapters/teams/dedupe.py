@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from http import HTTPStatus
 
 from botbuilder.core import InvokeResponse, Middleware, TurnContext
@@ -21,6 +22,9 @@ PLATFORM = "teams"
 DEDUPED_TYPES = (ActivityTypes.message, ActivityTypes.invoke)
 # processed_events.event_id is VARCHAR(255); longer keys are stored as their SHA-256.
 MAX_EVENT_ID = 255
+# Teams resends after 15 seconds without an answer: a claim not answered within 12 seconds
+# (its process died) lets that resend through. Answers normally take well under a second.
+TEAMS_LEASE = timedelta(seconds=12)
 
 
 class DeliveryClaims(ABC):
@@ -30,18 +34,35 @@ class DeliveryClaims(ABC):
     async def claim(self, platform: str, event_id: str) -> bool:
         """Return True for the first claim of ``(platform, event_id)``, False for every repeat."""
 
+    @abstractmethod
+    async def finish(self, platform: str, event_id: str) -> None:
+        """The claimed event was answered (a claim left unfinished can be taken by a retry)."""
+
 
 class StoreDeliveryClaims(DeliveryClaims):
     """Claims in the database (``Store.claim_delivery``: a primary key), shared by every
     process behind a load balancer; the blocking call runs in a worker thread."""
 
-    def __init__(self, claim_delivery: Callable[[str, str], bool]) -> None:
+    def __init__(
+        self,
+        claim_delivery: Callable[[str, str], bool],
+        finish_delivery: Callable[[str, str], None] | None = None,
+    ) -> None:
         self._claim_delivery = claim_delivery
+        self._finish_delivery = finish_delivery
 
     async def claim(self, platform: str, event_id: str) -> bool:
-        if len(event_id) > MAX_EVENT_ID:
-            event_id = hashlib.sha256(event_id.encode()).hexdigest()
-        return await asyncio.to_thread(self._claim_delivery, platform, event_id)
+        return await asyncio.to_thread(self._claim_delivery, platform, _stored_id(event_id))
+
+    async def finish(self, platform: str, event_id: str) -> None:
+        if self._finish_delivery is not None:
+            await asyncio.to_thread(self._finish_delivery, platform, _stored_id(event_id))
+
+
+def _stored_id(event_id: str) -> str:
+    if len(event_id) > MAX_EVENT_ID:
+        return hashlib.sha256(event_id.encode()).hexdigest()
+    return event_id
 
 
 def event_id(activity: Activity) -> str | None:
@@ -59,8 +80,12 @@ class DedupeMiddleware(Middleware):
 
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
         key = event_id(context.activity)
-        if key is None or await self.claims.claim(PLATFORM, key):
+        if key is None:
             await logic()
+            return
+        if await self.claims.claim(PLATFORM, key):
+            await logic()  # if this raises or the process dies, a later retry may answer
+            await self.claims.finish(PLATFORM, key)
             return
         if context.activity.type == ActivityTypes.invoke:
             await context.send_activity(

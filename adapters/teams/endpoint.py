@@ -6,20 +6,26 @@ Like ``CloudAdapter.process``, but an invoke answered without a body gets an emp
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 
+import jwt
 from aiohttp import web
 from botbuilder.core import Bot, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
 from adapters.server import ServerContext
 from adapters.teams import payloads
+from adapters.teams.access import bearer_is_well_formed, is_loopback_host, is_loopback_url
 from adapters.teams.admin import register_admin_commands
 from adapters.teams.bot import PolicyTeamsBot
 from adapters.teams.connector import TeamsCloudAdapter, build_adapter, send
 from adapters.teams.dedupe import (
+    TEAMS_LEASE,
     DedupeMiddleware,
     DeliveryClaims,
     StoreDeliveryClaims,
@@ -28,11 +34,20 @@ from adapters.teams.notifier import TeamsNotifier, TicketCards
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
 from bot.handoff.outbox import Notifiers
+from bot.store.values import SharedValues
 
 log = logging.getLogger(__name__)
 
 ROUTE = "/api/messages"
 RUNTIME_KEY = "teams"
+# The address ``policybot serve`` listens on (``--host``), kept in ``ServerContext.extras``.
+LISTEN_HOST_KEY = "listen_host"
+EMULATOR_REFUSED = (
+    "teams: refused a request: MicrosoftAppId is not set (Emulator mode, no authentication) "
+    "and the server does not listen on loopback. Set MicrosoftAppId and MicrosoftAppPassword "
+    "from your Azure Bot resource, listen on 127.0.0.1, or set "
+    "POLICYBOT_TEAMS_ALLOW_UNAUTHENTICATED=true if the network in front is trusted"
+)
 
 
 @dataclass
@@ -68,18 +83,27 @@ def setup(
     settings = settings or TeamsSettings()
     if settings.auth_enabled:
         log.info("teams: Bot Framework authentication on for app id %s", settings.app_id)
+    elif settings.allow_unauthenticated:
+        log.warning(
+            "teams: MicrosoftAppId is not set and POLICYBOT_TEAMS_ALLOW_UNAUTHENTICATED=true, "
+            "so /api/messages accepts requests WITHOUT authentication from any address "
+            "(replies go to loopback serviceUrls only). Set MicrosoftAppId and "
+            "MicrosoftAppPassword from your Azure Bot resource before exposing this server."
+        )
     else:
         log.warning(
-            "teams: MicrosoftAppId is not set, so /api/messages accepts requests WITHOUT "
-            "authentication (Emulator mode). Set MicrosoftAppId and MicrosoftAppPassword "
-            "from your Azure Bot resource before exposing this server."
+            "teams: MicrosoftAppId is not set, so /api/messages runs in Emulator mode: "
+            "without authentication, for a server listening on loopback only."
         )
     adapter = build_adapter(settings)
     adapter.on_turn_error = on_turn_error
     assistant = context.assistant
-    claims = claims or StoreDeliveryClaims(assistant.store.claim_delivery)
+    claims = claims or StoreDeliveryClaims(
+        partial(assistant.store.claim_delivery, lease=TEAMS_LEASE),
+        assistant.store.finish_delivery,
+    )
     adapter.use(DedupeMiddleware(claims))
-    support = SupportChannel(settings, context.settings.data_dir)
+    support = SupportChannel(settings, SharedValues(assistant.store.engine))
     bot = PolicyTeamsBot(assistant, settings, support)
     runtime = TeamsRuntime(
         settings=settings,
@@ -100,25 +124,64 @@ def setup(
             "send 'admin support-channel' in it"
         )
     context.extras[RUNTIME_KEY] = runtime
-    app.router.add_post(ROUTE, handler(adapter, bot))
+    app.router.add_post(
+        ROUTE, handler(adapter, bot, settings, listen_host=context.extras.get(LISTEN_HOST_KEY))
+    )
 
 
-def handler(adapter: TeamsCloudAdapter, bot: Bot):
+def parse_activity(body: bytes) -> Activity:
+    """The request body as an Activity (CPU work on up to a megabyte: run off the loop).
+
+    Raises:
+        web.HTTPBadRequest: the body is not a JSON Activity with a type.
+    """
+    try:
+        data = json.loads(body)
+        activity = Activity().deserialize(data) if isinstance(data, dict) else None
+    except (ValueError, RecursionError):
+        activity = None
+    if activity is None:
+        raise web.HTTPBadRequest(text="the body is not an Activity")
+    if not activity.type:
+        raise web.HTTPBadRequest(text="the Activity has no type")
+    return activity
+
+
+def emulator_allowed(
+    request: web.Request, settings: TeamsSettings, listen_host: str | None
+) -> bool:
+    """Emulator mode serves a loopback server only (or one the admin explicitly opened).
+
+    ``listen_host`` is ``policybot serve --host``; when unknown (an embedding test server),
+    the local address the request arrived on stands in for it.
+    """
+    if settings.allow_unauthenticated:
+        return True
+    if listen_host is not None:
+        return is_loopback_host(listen_host)
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    return bool(sockname) and is_loopback_host(str(sockname[0]))
+
+
+def handler(
+    adapter: TeamsCloudAdapter, bot: Bot, settings: TeamsSettings, *, listen_host: str | None
+):
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
             raise web.HTTPUnsupportedMediaType(text="expected application/json")
+        authorization = request.headers.get("Authorization", "")
+        if settings.auth_enabled and not bearer_is_well_formed(authorization):
+            raise web.HTTPUnauthorized(text="a Bot Framework bearer token is required")
+        if not settings.auth_enabled and not emulator_allowed(request, settings, listen_host):
+            log.error(EMULATOR_REFUSED)
+            raise web.HTTPUnauthorized(text="authentication is not configured on this server")
+        activity = await asyncio.to_thread(parse_activity, await request.read())
+        if not settings.auth_enabled and not is_loopback_url(activity.service_url):
+            log.warning("teams: Emulator mode answers a loopback serviceUrl only; refused")
+            raise web.HTTPForbidden(text="without authentication, serviceUrl must be loopback")
         try:
-            body = await request.json()
-            activity = Activity().deserialize(body)
-        except ValueError:
-            raise web.HTTPBadRequest(text="the body is not an Activity") from None
-        if not activity.type:
-            raise web.HTTPBadRequest(text="the Activity has no type")
-        try:
-            response = await adapter.process_activity(
-                request.headers.get("Authorization", ""), activity, bot.on_turn
-            )
-        except PermissionError:
+            response = await adapter.process_activity(authorization, activity, bot.on_turn)
+        except (PermissionError, jwt.PyJWTError):
             raise web.HTTPUnauthorized() from None
         return to_response(response)
 

@@ -159,7 +159,40 @@ def card_activity(card: Payload, *, text: str | None = None) -> Payload:
     return activity
 
 
-_AT_TAG = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+# Mention texts are looked for in the message at most this many times: each is a scan.
+MAX_MENTIONS = 10
+
+
+def strip_at_tags(text: str) -> str:
+    """``text`` with every ``<at ...>`` and ``</at>`` tag removed, the names kept.
+
+    A scan in one pass: a regular expression pairing the tags (``<at[^>]*>(.*?)</at>``)
+    rescans the rest of the text from every unclosed ``<at``, quadratic on a body made of
+    them (32 KB took a second, a megabyte minutes).
+    """
+    lower = text.lower()
+    parts: list[str] = []
+    position = 0
+    while True:
+        start = lower.find("<", position)
+        if start < 0:
+            break
+        if lower.startswith("</at>", start):
+            parts.append(text[position:start])
+            position = start + len("</at>")
+            continue
+        follower = lower[start + 3 : start + 4]
+        if lower.startswith("<at", start) and follower and (follower == ">" or follower.isspace()):
+            end = lower.find(">", start)
+            if end < 0:
+                break
+            parts.append(text[position:start])
+            position = end + 1
+            continue
+        parts.append(text[position : start + 1])
+        position = start + 1
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 def question_text(text: str | None, bot_mentions: Iterable[str] = ()) -> str:
@@ -167,14 +200,12 @@ def question_text(text: str | None, bot_mentions: Iterable[str] = ()) -> str:
 
     Teams puts ``<at>Bot name</at>`` in the text of a channel or group-chat message that
     mentions the bot; ``bot_mentions`` are the mention texts whose ``mentioned.id`` is the
-    bot (from the activity's mention entities).
+    bot (from the activity's mention entities). Linear in the text's length.
     """
     text = text or ""
-    for mention in bot_mentions:
-        if mention:
-            text = text.replace(mention, " ")
-    text = _AT_TAG.sub(lambda m: m.group(1), text)
-    return " ".join(html.unescape(text).split())
+    for mention in list(dict.fromkeys(m for m in bot_mentions if m))[:MAX_MENTIONS]:
+        text = text.replace(mention, " ")
+    return " ".join(html.unescape(strip_at_tags(text)).split())
 
 
 @dataclass(frozen=True)
@@ -313,6 +344,16 @@ def _error_block(message: str) -> Payload:
 
 
 MAX_FACT_CHARS = 300
+# A closing bracket followed by "(", "[" or ":" starts a markdown link (inline, reference or
+# definition). Adaptive Cards ignore backslash escapes on some clients, so an invisible
+# zero-width space goes between: the text reads the same and no link is formed.
+_LINK_START = re.compile(r"\](?=\s*[(\[:])")
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def plain_text(text: str) -> str:
+    """Someone's words for a markdown TextBlock or fact, never turned into a link."""
+    return _LINK_START.sub("]" + ZERO_WIDTH_SPACE, text)
 
 
 def ticket_card(card: TicketCard) -> Payload:
@@ -321,9 +362,9 @@ def ticket_card(card: TicketCard) -> Payload:
     if card.claim_by is not None:
         due = card.claim_by.strftime("%d %b %H:%M UTC")
         status += f" · {'OVERDUE since' if card.overdue else 'claim by'} {due}"
-    status += f" · {card.assignee}" if card.assignee else ""
-    facts = [("Severity", card.severity), ("Reported by", card.reporter_name)]
-    facts += [(f.label, truncate(f.value, MAX_FACT_CHARS)) for f in card.fields]
+    status += f" · {plain_text(card.assignee)}" if card.assignee else ""
+    facts = [("Severity", card.severity), ("Reported by", plain_text(card.reporter_name))]
+    facts += [(f.label, plain_text(truncate(f.value, MAX_FACT_CHARS))) for f in card.fields]
     body: list[Payload] = [
         {
             "type": "TextBlock",
@@ -332,14 +373,14 @@ def ticket_card(card: TicketCard) -> Payload:
             "size": "Medium",
         },
         {"type": "TextBlock", "text": status, "isSubtle": True, "spacing": "None"},
-        {"type": "TextBlock", "text": card.summary, "wrap": True},
+        {"type": "TextBlock", "text": plain_text(card.summary), "wrap": True},
         {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in facts]},
     ]
     if card.resolution:
         body.append(
             {
                 "type": "TextBlock",
-                "text": f"Resolution: {card.resolution}",
+                "text": f"Resolution: {plain_text(card.resolution)}",
                 "wrap": True,
                 "isSubtle": True,
             }

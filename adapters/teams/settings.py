@@ -3,7 +3,8 @@
 ``MicrosoftAppId``, ``MicrosoftAppPassword``, ``MicrosoftAppType`` and
 ``MicrosoftAppTenantId`` are the names the Azure Bot resource and the Teams Toolkit write;
 the project's own options use the ``POLICYBOT_TEAMS_`` prefix. With no app id the adapter
-runs in Emulator mode: requests are accepted without a token.
+runs in Emulator mode: requests are accepted without a token, so only on loopback (see
+:mod:`adapters.teams.access`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class TeamsSettings(BaseSettings):
         default="https://login.microsoftonline.com",
         validation_alias=AliasChoices("POLICYBOT_TEAMS_LOGIN_URL"),
         description="Microsoft identity platform where `policybot doctor` asks for a token.",
+    )
+
+    allow_unauthenticated: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("POLICYBOT_TEAMS_ALLOW_UNAUTHENTICATED"),
+        description="Serve Emulator mode (no MicrosoftAppId) on a non-loopback address.",
     )
 
     _split_admins = field_validator("admins", mode="before")(comma_separated)

@@ -17,14 +17,17 @@ from adapters.server import ServerContext
 from adapters.web import admin, chat, oidc, signin, staff_pages, support
 from adapters.web.accounts import AccountStore
 from adapters.web.activity import ActivityLog
+from adapters.web.admission import limit_anonymous_writes
 from adapters.web.console import CONSOLE_KEY, PREFIX, Console
 from adapters.web.handoff import WebNotifier, ticket_gauge
 from adapters.web.ingestion import IngestJobs
 from adapters.web.oidc_settings import OidcSettings
+from adapters.web.proxy import PROXIES_KEY, forwarded_headers
 from adapters.web.render import make_environment
 from adapters.web.security import MIDDLEWARES
 from adapters.web.settings import WebSettings
 from bot.models import Message, Reply
+from bot.store.ingest_lock import IngestLock
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TICKETS_GAUGE = "policybot_tickets"
@@ -52,9 +55,13 @@ def setup(
         services=services,
     )
     context.extras["web_console"] = console
+    if not IngestLock(services.store.engine).held():
+        # Runs left "running" by a process that was killed: no one holds the lock now.
+        activity.interrupt_unfinished()
 
-    sub = web.Application(middlewares=MIDDLEWARES)
+    sub = web.Application(middlewares=[forwarded_headers, *MIDDLEWARES, limit_anonymous_writes])
     sub[CONSOLE_KEY] = console
+    sub[PROXIES_KEY] = console.settings.trusted_proxies
     chat.add_routes(sub)
     signin.add_routes(sub)
     support.add_routes(sub)

@@ -88,6 +88,21 @@ class ActivityLog:
                 .values(finished_at=datetime.now(UTC), report=report, error=error)
             )
 
+    def interrupt_unfinished(self) -> int:
+        """Close runs left "running" by a process that died (call only while no process
+        holds the ingest lock); returns how many."""
+        runs = schema.ingest_runs
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                runs.update()
+                .where(runs.c.finished_at.is_(None))
+                .values(
+                    finished_at=datetime.now(UTC),
+                    error="interrupted: the process running it stopped before it finished",
+                )
+            )
+        return int(result.rowcount or 0)
+
     def ingest_runs(self, *, limit: int = 10) -> list[IngestRun]:
         runs = schema.ingest_runs
         with self.engine.connect() as conn:

@@ -17,9 +17,10 @@ from adapters.web.console import Console, console_of, current_user
 from adapters.web.documents import list_documents
 from adapters.web.ingestion import IngestBusy, StagedUpload, UploadError, upload_target
 from adapters.web.render import render
-from adapters.web.security import wants_fragment
+from adapters.web.security import multipart_of, wants_fragment
+from adapters.web.throttle import throttle_of
 from bot.handoff.tickets import Gap
-from knowledge.index import read_pointer
+from knowledge.index import IndexUnavailable, read_pointer
 
 log = logging.getLogger(__name__)
 CHART_DAYS = 30
@@ -27,6 +28,14 @@ CHART_DAYS = 30
 
 def upload_folder(console: Console) -> Path:
     return console.settings.upload_dir or console.context.settings.sources[0]
+
+
+def _pointer(client: object) -> dict:
+    """The live index's pointer, empty while Chroma cannot be reached (the page still shows)."""
+    try:
+        return read_pointer(client) or {}
+    except IndexUnavailable:
+        return {}
 
 
 async def admin_page(
@@ -38,6 +47,8 @@ async def admin_page(
     runs = await asyncio.to_thread(console.activity.ingest_runs, limit=5)
     days = await chart_points(console)
     gaps = await _knowledge_gaps(console)
+    names = [user.name for user in await asyncio.to_thread(console.accounts.users)]
+    under_attack = await asyncio.to_thread(throttle_of(console).under_attack, names)
     return await render(
         request,
         "admin.html",
@@ -46,7 +57,7 @@ async def admin_page(
         documents=documents,
         runs=runs,
         job=console.jobs.current,
-        index_built=(await asyncio.to_thread(read_pointer, engine.index.client) or {}).get("built"),
+        index_built=(await asyncio.to_thread(_pointer, engine.index.client)).get("built"),
         upload_folder=upload_folder(console),
         error=error,
         totals={
@@ -58,6 +69,7 @@ async def admin_page(
         days=days,
         gaps=gaps,
         max_mb=console.settings.upload_max_mb,
+        under_attack=under_attack,
     )
 
 
@@ -111,7 +123,7 @@ async def upload(request: web.Request) -> web.Response:
         )
     staged: StagedUpload | None = None
     try:
-        reader = await request.multipart()
+        reader = await multipart_of(request)
         async for part in reader:
             if getattr(part, "name", None) != "file" or not getattr(part, "filename", None):
                 continue

@@ -212,6 +212,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     }
     redirect = web.HTTPSeeOther(url)
     set_cookie(
+        request,
         redirect,
         FLOW_COOKIE,
         sso.sign_flow(flow),
@@ -251,7 +252,12 @@ async def callback(request: web.Request) -> web.StreamResponse:
     log.info("signed in through single sign-on", extra={"role": user.role.value})
     redirect = web.HTTPSeeOther(safe_next(flow["next"], user))
     set_cookie(
-        redirect, SESSION_COOKIE, token, console.settings, max_age=int(lifetime.total_seconds())
+        request,
+        redirect,
+        SESSION_COOKIE,
+        token,
+        console.settings,
+        max_age=int(lifetime.total_seconds()),
     )
     redirect.del_cookie(FLOW_COOKIE, path=PREFIX)
     raise redirect

@@ -16,7 +16,7 @@ import re
 import secrets
 from urllib.parse import quote, urlsplit
 
-from aiohttp import web
+from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.typedefs import Handler
 
 from adapters.web.accounts import Role, keyed_digest
@@ -28,6 +28,9 @@ VISITOR_COOKIE = "policybot_visitor"
 SESSION_COOKIE = "policybot_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+MULTIPART_KEY: web.RequestKey[MultipartReader] = web.RequestKey(
+    "policybot_multipart", MultipartReader
+)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 CONTENT_SECURITY_POLICY = (
@@ -36,16 +39,24 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# The chat's own pages: open to anyone, or to any signed-in account if so configured.
+CHAT_PATHS = frozenset({"/", "/ask", "/feedback", "/ask-person", "/incident"})
+
+
 def required_role(path: str, settings: WebSettings) -> Role | None:
-    """The role a console path needs; None when anyone may open it."""
+    """The role a console path needs; None when anyone may open it.
+
+    Fails closed: a path not named here (a page added later) needs the admin role until it
+    is listed, so forgetting to list it never opens it to everyone.
+    """
     relative = path[len(PREFIX) :] or "/"
     if relative.startswith(("/static/", "/signin/")) or relative in {"/signin", "/signout"}:
         return None
-    if relative == "/admin" or relative.startswith("/admin/"):
-        return Role.ADMIN
     if relative == "/support" or relative.startswith("/support/"):
         return Role.SUPPORT
-    return Role.EMPLOYEE if settings.chat_requires_sign_in else None
+    if relative in CHAT_PATHS:
+        return Role.EMPLOYEE if settings.chat_requires_sign_in else None
+    return Role.ADMIN
 
 
 def wants_fragment(request: web.Request) -> bool:
@@ -63,6 +74,7 @@ def employee_id(request: web.Request) -> str:
 
 
 def set_cookie(
+    request: web.Request,
     response: web.StreamResponse,
     name: str,
     value: str,
@@ -70,7 +82,8 @@ def set_cookie(
     *,
     max_age: int | None = None,
 ) -> None:
-    """Console cookies: HttpOnly, SameSite=Lax, scoped to the console, Secure if configured."""
+    """Console cookies: HttpOnly, SameSite=Lax, scoped to the console; Secure on HTTPS (seen
+    directly or through a trusted proxy's ``X-Forwarded-Proto``) or when configured."""
     response.set_cookie(
         name,
         value,
@@ -78,7 +91,7 @@ def set_cookie(
         path=PREFIX,
         httponly=True,
         samesite="Lax",
-        secure=settings.secure_cookies,
+        secure=settings.secure_cookies or request.secure,
     )
 
 
@@ -120,10 +133,10 @@ async def identify(request: web.Request, handler: Handler) -> web.StreamResponse
         response = await handler(request)
     except web.HTTPException as exc:
         if new_visitor:
-            set_cookie(exc, VISITOR_COOKIE, new_visitor, console.settings)
+            set_cookie(request, exc, VISITOR_COOKIE, new_visitor, console.settings)
         raise
     if new_visitor and not response.prepared:
-        set_cookie(response, VISITOR_COOKIE, new_visitor, console.settings)
+        set_cookie(request, response, VISITOR_COOKIE, new_visitor, console.settings)
     return response
 
 
@@ -146,17 +159,37 @@ async def authorize(request: web.Request, handler: Handler) -> web.StreamRespons
     return await handler(request)
 
 
+def same_origin(origin: str, request: web.Request) -> bool:
+    """The Origin names this site as the client reached it (through a trusted proxy: its
+    forwarded host and scheme); a default port may be written or left out."""
+    parts = urlsplit(origin)
+    if parts.netloc == request.host:
+        return True
+    site = urlsplit(f"{request.scheme}://{request.host}")
+    defaults = {"http": 80, "https": 443}
+    try:
+        origin_port = parts.port or defaults.get(parts.scheme)
+        site_port = site.port or defaults.get(site.scheme)
+    except ValueError:
+        return False
+    return (
+        parts.scheme == site.scheme
+        and bool(parts.hostname)
+        and parts.hostname == site.hostname
+        and origin_port == site_port
+    )
+
+
 @web.middleware
 async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method in SAFE_METHODS:
         return await handler(request)
     origin = request.headers.get("Origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+    if origin and origin != "null" and not same_origin(origin, request):
         raise web.HTTPForbidden(text="Cross-site request refused.")
     supplied = request.headers.get(CSRF_HEADER)
     if supplied is None and request.content_type == "multipart/form-data":
-        # Uploads are streamed by their handler, so their token travels in the query string.
-        supplied = request.query.get(CSRF_FIELD)
+        supplied = await _multipart_token(request)
     elif supplied is None:
         supplied = str((await request.post()).get(CSRF_FIELD, ""))
     if not supplied or not hmac.compare_digest(supplied, visit_of(request).csrf_token):
@@ -165,6 +198,23 @@ async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResp
             "send it again."
         )
     return await handler(request)
+
+
+async def _multipart_token(request: web.Request) -> str | None:
+    """The CSRF token of a streamed form: its first part, read here; the handler continues
+    with the same reader (:func:`multipart_of`), so the file is never buffered whole."""
+    reader = await request.multipart()
+    request[MULTIPART_KEY] = reader
+    part = await reader.next()
+    if not isinstance(part, BodyPartReader) or part.name != CSRF_FIELD:
+        return None
+    return (await part.read(decode=True))[:128].decode("ascii", "replace")
+
+
+async def multipart_of(request: web.Request) -> MultipartReader:
+    """The multipart reader of this request, after its CSRF field if that was read."""
+    reader = request.get(MULTIPART_KEY)
+    return reader if reader is not None else await request.multipart()
 
 
 MIDDLEWARES = [security_headers, identify, authorize, csrf_protect]

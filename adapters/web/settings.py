@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from adapters.web.proxy import Network, parse_networks
 
 
 class WebSettings(BaseSettings):
     """How the console signs people in and what it accepts; each field is a variable."""
 
     model_config = SettingsConfigDict(
-        env_prefix="POLICYBOT_WEB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="POLICYBOT_WEB_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
     )
 
     chat_requires_sign_in: bool = Field(
@@ -20,7 +27,15 @@ class WebSettings(BaseSettings):
     )
     session_hours: float = Field(default=12.0, gt=0, description="Sign-in lifetime.")
     secure_cookies: bool = Field(
-        default=False, description="Mark cookies Secure; set it when the console is on HTTPS."
+        default=False,
+        description="Always mark cookies Secure (they are anyway on HTTPS, seen directly or "
+        "through a trusted proxy's X-Forwarded-Proto).",
+    )
+    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = Field(
+        default=(),
+        validation_alias=AliasChoices("POLICYBOT_TRUSTED_PROXIES"),
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For/-Proto/-Host headers are believed.",
     )
     login_attempts: int = Field(
         default=5, ge=1, description="Failed sign-ins per account (and 4x per client) allowed..."
@@ -30,3 +45,14 @@ class WebSettings(BaseSettings):
         default=None, description="Where uploaded policy files go; default: the first source."
     )
     upload_max_mb: float = Field(default=20.0, gt=0, le=50)
+    anonymous_questions_per_minute: int = Field(
+        default=20, ge=1, description="Questions one client may ask per minute unsigned."
+    )
+    anonymous_tickets_per_hour: int = Field(
+        default=5, ge=1, description="Tickets (report, ask a person, feedback) per client."
+    )
+    anonymous_tickets_per_hour_total: int = Field(
+        default=60, ge=1, description="Tickets from all anonymous clients together."
+    )
+
+    _split_proxies = field_validator("trusted_proxies", mode="before")(parse_networks)

@@ -1,14 +1,15 @@
-"""Sign-in and sign-out, with login rate limiting.
+"""Sign-in and sign-out, with sign-in throttling (:mod:`adapters.web.throttle`).
 
-Failed attempts are counted per account name and per client address (both hashed) in the
-database; past the limit, sign-in is refused for the rest of the window without checking
-the password, so guessing costs the attacker the window, not the server a hash.
+Failed attempts slow down the pair (account, client) progressively, without checking the
+password while a pair must wait, so guessing costs the attacker time, not the server a
+hash; the account itself is never locked for everyone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from datetime import timedelta
 
 from aiohttp import web
@@ -18,9 +19,9 @@ from adapters.web.console import PREFIX, console_of, visit_of
 from adapters.web.oidc_settings import sign_in_options
 from adapters.web.render import render
 from adapters.web.security import SESSION_COOKIE, set_cookie
+from adapters.web.throttle import Attempt, throttle_of
 
 log = logging.getLogger(__name__)
-CLIENT_FACTOR = 4
 
 
 def safe_next(target: str | None, user: User | None) -> str:
@@ -53,37 +54,35 @@ async def signin(request: web.Request) -> web.StreamResponse:
     name = str(form.get("name", "")).strip()[:64]
     password = str(form.get("password", ""))
     target = str(form.get("next", ""))
-    window = timedelta(minutes=console.settings.login_window_minutes)
-    keys = (f"name:{name.lower()}", f"client:{request.remote}")
-    limits = (console.settings.login_attempts, console.settings.login_attempts * CLIENT_FACTOR)
+    attempt = Attempt(account=name, client=request.remote or "unknown")
+    throttle = throttle_of(console)
     accounts = console.accounts
 
-    def attempt() -> tuple[User | None, bool]:
-        for key, limit in zip(keys, limits, strict=True):
-            if accounts.login_failures(key, window=window) >= limit:
-                return None, True
+    def try_sign_in() -> tuple[User | None, float]:
+        wait = throttle.wait_seconds(attempt)
+        if wait > 0:
+            return None, wait
         user = accounts.authenticate(name, password)
         if user is None:
-            for key in keys:
-                accounts.record_login_failure(key)
+            throttle.failed(attempt)
         else:
-            accounts.clear_login_failures(keys[0])
-        return user, False
+            throttle.succeeded(attempt)
+        return user, 0.0
 
-    user, limited = await asyncio.to_thread(attempt)
-    if limited:
-        log.warning("sign-in refused: too many failures")
-        minutes = round(console.settings.login_window_minutes)
+    user, wait = await asyncio.to_thread(try_sign_in)
+    if wait > 0:
+        log.warning("sign-in refused: too many failures from this client for this account")
+        seconds = max(1, math.ceil(wait))
         response = await render(
             request,
             "signin.html",
             status=429,
             title="Sign in",
             next=target,
-            error=f"Too many failed sign-ins. Try again in {minutes} minutes.",
+            error=f"Too many failed sign-ins. Try again in {seconds} seconds.",
             **sign_in_options(request),
         )
-        response.headers["Retry-After"] = str(int(window.total_seconds()))
+        response.headers["Retry-After"] = str(seconds)
         return response
     if user is None:
         log.info("sign-in failed")
@@ -101,7 +100,12 @@ async def signin(request: web.Request) -> web.StreamResponse:
     log.info("signed in", extra={"role": user.role.value})
     redirect = web.HTTPSeeOther(safe_next(target, user))
     set_cookie(
-        redirect, SESSION_COOKIE, token, console.settings, max_age=int(lifetime.total_seconds())
+        request,
+        redirect,
+        SESSION_COOKIE,
+        token,
+        console.settings,
+        max_age=int(lifetime.total_seconds()),
     )
     raise redirect
 

@@ -11,6 +11,7 @@ from bot.answering.answer import Answerer
 from bot.answering.compose import ChatModelComposer, Composer, chat_model_from_settings
 from bot.errors import ConfigurationError
 from bot.settings import Settings
+from bot.store.ingest_lock import ingest_lock_for
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from knowledge.index import KnowledgeIndex, make_client
 from knowledge.ingest import IngestReport, Progress, ingest
@@ -43,14 +44,21 @@ class Engine:
     def ingest(
         self, sources: list[Path] | None = None, *, progress: Progress | None = None
     ) -> IngestReport:
+        """Ingest ``sources`` (default: the configured ones) while holding the deployment's
+        one ingest lock.
+
+        Raises:
+            IngestRunning: another process is ingesting (the message says since when).
+        """
         kwargs = {"progress": progress} if progress else {}
-        report = ingest(
-            self.index.client,
-            self.embedder,
-            sources or self.settings.sources,
-            weights=self.index.weights,
-            **kwargs,
-        )
+        with ingest_lock_for(self.settings) as lock, lock.hold():
+            report = ingest(
+                self.index.client,
+                self.embedder,
+                sources or self.settings.sources,
+                weights=self.index.weights,
+                **kwargs,
+            )
         self.index.refresh()
         return report
 

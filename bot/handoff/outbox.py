@@ -78,6 +78,7 @@ class _Job:
     text: str | None
     attempts: int
     ticket: Ticket
+    delivered_to: frozenset[str] = frozenset()
 
 
 class OutboxRelay:
@@ -136,8 +137,30 @@ class OutboxRelay:
                 raise LookupError(f"no notifier for {job.ticket.reporter.platform}")
             await notifier.notify_reporter(job.ticket.reporter, job.text or "")
             return
+        # Each support notifier once: a retry after one platform failed must not post the
+        # others' cards again, so every success is recorded as it happens.
+        reached = set(job.delivered_to)
+        failures: list[str] = []
         for notifier in self.notifiers.support:
-            await notifier.post_ticket(job.ticket, event=job.event)
+            if notifier.platform in reached:
+                continue
+            try:
+                await notifier.post_ticket(job.ticket, event=job.event)
+            except Exception as exc:  # the other platforms still get theirs
+                failures.append(f"{notifier.platform}: {exc.__class__.__name__}: {exc}")
+                continue
+            reached.add(notifier.platform)
+            await asyncio.to_thread(self._reached, job.id, reached)
+        if failures:
+            raise RuntimeError("; ".join(failures))
+
+    def _reached(self, row_id: int, platforms: set[str]) -> None:
+        with self.store.transaction() as session:
+            session.execute(
+                sa.update(OutboxRow)
+                .where(OutboxRow.id == row_id)
+                .values(delivered_to=",".join(sorted(platforms)))
+            )
 
     def _take(self, limit: int) -> list[_Job]:
         """Lease up to ``limit`` due rows this process can deliver."""
@@ -194,6 +217,7 @@ class OutboxRelay:
                         OutboxRow.event,
                         OutboxRow.text,
                         OutboxRow.attempts,
+                        OutboxRow.delivered_to,
                     )
                     .execution_options(synchronize_session=False)
                 ).first()
@@ -209,6 +233,7 @@ class OutboxRelay:
                         text=taken.text,
                         attempts=taken.attempts,
                         ticket=ticket_of(ticket_row, now),
+                        delivered_to=frozenset(filter(None, (taken.delivered_to or "").split(","))),
                     )
                 )
         return jobs
@@ -222,12 +247,32 @@ class OutboxRelay:
             )
 
     def _failed(self, job: _Job, error: str) -> None:
+        if job.attempts >= MAX_ATTEMPTS:
+            log.error(
+                "notification %s (%s %s) given up after %d attempts: %s; it stays in the "
+                "outbox (policybot db status counts it): fix the platform, then re-send it by "
+                "changing the ticket",
+                job.id, job.ticket.reference, job.event, job.attempts, error,
+            )  # fmt: skip
         with self.store.transaction() as session:
             session.execute(
                 sa.update(OutboxRow)
                 .where(OutboxRow.id == job.id)
                 .values(due_at=self.clock() + backoff(job.attempts), last_error=error[:1000])
             )
+
+
+def given_up_count(store: Store) -> int:
+    """Notifications that failed every attempt and will not be retried."""
+    with store.transaction() as session:
+        return (
+            session.scalar(
+                sa.select(sa.func.count()).where(
+                    OutboxRow.delivered_at.is_(None), OutboxRow.attempts >= MAX_ATTEMPTS
+                )
+            )
+            or 0
+        )
 
 
 def pending_count(store: Store) -> int:

@@ -23,6 +23,7 @@ from bot.handoff.outbox import MAX_ATTEMPTS
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.schema import (
+    AdmissionRow,
     AnswerRow,
     CommentRow,
     ConversationRow,
@@ -122,6 +123,12 @@ def purge(
             session,
             sa.delete(ProcessedEventRow).where(
                 ProcessedEventRow.claimed_at < now - timedelta(days=DELIVERY_CLAIM_DAYS)
+            ),
+        )
+        counts["admissions"] = deleted_count(
+            session,
+            sa.delete(AdmissionRow).where(
+                AdmissionRow.window_start < now - timedelta(days=DELIVERY_CLAIM_DAYS)
             ),
         )
         finished = now - timedelta(days=FINISHED_NOTIFICATION_DAYS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,22 @@ from bot.store.schema import (
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A delivery claimed but not answered within this long is claimed again by a retry.
+DELIVERY_LEASE = timedelta(seconds=30)
+CLAIMED, ANSWERED = "claimed", "answered"
 CONNECT_TIMEOUT_SECONDS = 10
 
 
 def connect(url: str) -> sa.Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a generous busy timeout."""
     try:
+        # hide_parameters: a failed statement's message (logged, shown) leaves out the bound
+        # values, which may be an employee's redacted-but-still-personal text.
         engine = sa.create_engine(
-            url, pool_pre_ping=not url.startswith("sqlite"), connect_args=_connect_args(url)
+            url,
+            pool_pre_ping=not url.startswith("sqlite"),
+            connect_args=_connect_args(url),
+            hide_parameters=True,
         )
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StoreError(
@@ -108,22 +116,42 @@ class Store:
         """The dialect's INSERT construct (it has ``on_conflict_do_*``) for ``table``."""
         return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
 
-    def claim_delivery(self, platform: str, event_id: str) -> bool:
-        """True the first time ``(platform, event_id)`` is claimed, False on every repeat.
+    def claim_delivery(
+        self, platform: str, event_id: str, *, lease: timedelta = DELIVERY_LEASE
+    ) -> bool:
+        """True when this caller should handle ``(platform, event_id)``, False for a repeat.
 
         Adapters call this for each incoming platform event (Slack ``event_id``, Teams
         conversation + activity id) and drop repeats. It holds across processes: the pair is
-        the table's primary key and the insert does nothing on conflict.
+        the table's primary key. A claim is a lease until :meth:`finish_delivery` marks the
+        event answered: if the claimant dies in between, a retry arriving after ``lease`` is
+        claimed again (one conditional upsert), so the event is still answered.
         """
         table = ProcessedEventRow.__table__
+        now = datetime.now(UTC)
+        values = {"claimed_at": now, "lease_until": now + lease, "state": CLAIMED}
         statement = (
             self.insert(table)
-            .values(platform=platform, event_id=event_id, claimed_at=datetime.now(UTC))
-            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+            .values(platform=platform, event_id=event_id, **values)
+            .on_conflict_do_update(
+                index_elements=["platform", "event_id"],
+                set_=values,
+                where=(table.c["state"] == CLAIMED) & (table.c["lease_until"] < now),
+            )
             .returning(table.c["event_id"])
         )
         with self.engine.begin() as connection:
             return connection.execute(statement).first() is not None
+
+    def finish_delivery(self, platform: str, event_id: str) -> None:
+        """Mark a claimed event answered: from now on every repeat is dropped for good."""
+        table = ProcessedEventRow.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.update(table)
+                .where(table.c["platform"] == platform, table.c["event_id"] == event_id)
+                .values(state=ANSWERED)
+            )
 
     def remember_card(self, platform: str, reference: str, card_ref: str) -> None:
         """Record which platform message shows ticket ``reference`` (last writer wins)."""

@@ -196,6 +196,10 @@ class ProcessedEventRow(Base):
     platform: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     claimed_at: Mapped[datetime] = mapped_column(index=True)
+    # "claimed" until the adapter has answered ("answered"); a claim whose lease ran out
+    # belongs to a process that died, and a retry may take it.
+    state: Mapped[str] = mapped_column(sa.String(16), default="answered")
+    lease_until: Mapped[datetime | None]
 
 
 class ConversationRow(Base):
@@ -243,6 +247,8 @@ class OutboxRow(Base):
     due_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Support notifiers (platforms, comma-separated) already reached by this notification.
+    delivered_to: Mapped[str | None] = mapped_column(sa.String(255))
 
     __table_args__ = (sa.Index("ix_outbox_pending", "delivered_at", "due_at"),)
 
@@ -276,3 +282,35 @@ class TicketPurgeRow(Base):
     __tablename__ = "ticket_purges"
 
     ticket_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+
+
+class SharedValueRow(Base):
+    """A named value every process shares (e.g. the Teams support channel's reference)."""
+
+    __tablename__ = "shared_values"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime]
+
+
+class AdmissionRow(Base):
+    """How many times a key (a hashed client and action) was admitted in a time window."""
+
+    __tablename__ = "admissions"
+
+    key_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(sa.Integer)
+
+
+class IngestLockRow(Base):
+    """The one ingest lock of the deployment (``bot.store.ingest_lock``)."""
+
+    __tablename__ = "ingest_lock"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(64))
+    owner: Mapped[str] = mapped_column(sa.String(255))
+    started_at: Mapped[datetime]
+    renewed_at: Mapped[datetime]

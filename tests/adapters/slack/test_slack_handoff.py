@@ -365,3 +365,16 @@ async def test_another_process_updates_the_card_this_one_posted(harness: SlackHa
 
     assert len(harness.api.called("chat.postMessage")) == posts_before
     assert any(call.args["ts"] == card_ts for call in harness.api.called("chat.update"))
+
+
+async def test_mentions_and_links_in_a_report_stay_text_on_the_card(
+    harness: SlackHarness,
+) -> None:
+    lure = "<!channel> urgent <https://evil.example/login|Re-login> now"
+    await submit_incident(harness, what_happened=lure)
+    await harness.settle()
+
+    [card] = support_posts(harness)
+    everything = json.dumps(card.args)
+    assert "<!channel>" not in everything and "<https://evil" not in everything
+    assert "&lt;!channel&gt;" in card.args["text"]

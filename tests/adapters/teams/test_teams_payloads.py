@@ -158,3 +158,25 @@ def test_entities_survive_botbuilder_serialization():
     payload = payloads.answer_activity(reply)
 
     assert to_activity(payload).serialize()["entities"] == payload["entities"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<at>Ann</at> and <AT id='2'>Bo</AT>", "Ann and Bo"),
+        ("a < b and <atlas> stays", "a < b and <atlas> stays"),
+        ("<at>unclosed name", "unclosed name"),
+        ("<at never closed", "<at never closed"),
+        ("</at>stray", "stray"),
+    ],
+)
+def test_at_tags_are_removed_and_other_markup_kept(text, expected):
+    assert payloads.question_text(text) == expected
+
+
+def test_a_megabyte_of_unclosed_at_tags_is_parsed_in_one_pass():
+    """The old pattern rescanned the rest of the text from every ``<at``: minutes on this."""
+    soup = "<at>A " * (1024 * 1024 // 6)
+    assert payloads.question_text(soup) == " ".join(["A"] * (1024 * 1024 // 6))
+    tags_only = "<at " * (1024 * 1024 // 4)
+    assert payloads.question_text(tags_only) == tags_only.strip()

@@ -6,6 +6,8 @@ from botbuilder.schema import Activity
 
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
+from bot.store import open_store
+from bot.store.values import SharedValues
 from tests.adapters.teams.conftest import ADMIN_AAD_ID, TeamsHarness, activity
 
 CHANNEL = "19:8f3c2b1a0e9d4c7b6a5f4e3d2c1b0a9f@thread.tacv2"
@@ -43,26 +45,43 @@ async def test_an_unconfigured_channel_never_becomes_the_support_channel(harness
     assert harness.runtime.support.reference() is None
 
 
-def test_configured_channel_learns_the_service_url_from_its_first_activity(tmp_path):
-    settings = TeamsSettings(_env_file=None, support_conversation=CHANNEL, app_tenant_id="t-1")
-    support = SupportChannel(settings, tmp_path)
-    assert support.reference().service_url == settings.service_url
-
-    incoming = Activity().deserialize(
-        activity("channel_mention", serviceUrl="https://smba.trafficmanager.net/apac/")
+def test_configured_channel_learns_the_service_url_from_its_first_activity(engine, tmp_path):
+    settings = TeamsSettings(
+        _env_file=None,
+        support_conversation=CHANNEL,
+        app_tenant_id="t-1",
+        app_id="app-1",
+        app_password="secret",
     )
-    support.learn(incoming)
+    store = open_store(engine.settings.model_copy(update={"data_dir": tmp_path}))
+    try:
+        support = SupportChannel(settings, SharedValues(store.engine))
+        assert support.reference().service_url == settings.service_url
 
-    again = SupportChannel(settings, tmp_path).reference()
-    assert again.service_url == "https://smba.trafficmanager.net/apac/"
-    assert again.conversation.id == CHANNEL
+        # With credentials on, every activity reaching the bot was authenticated.
+        incoming = Activity().deserialize(
+            activity("channel_mention", serviceUrl="https://smba.trafficmanager.net/apac/")
+        )
+        support.learn(incoming)
+
+        again = SupportChannel(settings, SharedValues(store.engine)).reference()
+        assert again.service_url == "https://smba.trafficmanager.net/apac/"
+        assert again.conversation.id == CHANNEL
+    finally:
+        store.close()
 
 
-def test_a_configured_channel_wins_over_one_set_in_chat_before(tmp_path):
-    earlier = SupportChannel(TeamsSettings(_env_file=None), tmp_path)
-    earlier.set_from(Activity().deserialize(activity("channel_mention")))
-    assert earlier.reference().conversation.id == CHANNEL
+def test_a_configured_channel_wins_over_one_set_in_chat_before(engine, tmp_path):
+    store = open_store(engine.settings.model_copy(update={"data_dir": tmp_path}))
+    try:
+        authenticated = TeamsSettings(_env_file=None, app_id="app-1", app_password="secret")
+        earlier = SupportChannel(authenticated, SharedValues(store.engine))
+        earlier.set_from(Activity().deserialize(activity("channel_mention")))
+        assert earlier.reference().conversation.id == CHANNEL
 
-    other = "19:0a1b2c3d4e5f60718293a4b5c6d7e8f9@thread.tacv2"
-    settings = TeamsSettings(_env_file=None, support_conversation=other, app_tenant_id="t-1")
-    assert SupportChannel(settings, tmp_path).reference().conversation.id == other
+        other = "19:0a1b2c3d4e5f60718293a4b5c6d7e8f9@thread.tacv2"
+        settings = TeamsSettings(_env_file=None, support_conversation=other, app_tenant_id="t-1")
+        reference = SupportChannel(settings, SharedValues(store.engine)).reference()
+        assert reference.conversation.id == other
+    finally:
+        store.close()

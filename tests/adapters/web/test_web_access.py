@@ -9,6 +9,7 @@ import pytest
 
 from adapters.web.accounts import Role
 from adapters.web.console import CONSOLE_KEY
+from adapters.web.security import required_role
 from adapters.web.settings import WebSettings
 
 OPEN = {"/console/signin", "/console/signout"}
@@ -112,6 +113,14 @@ async def test_admin_actions_need_the_token_too(console):
     form.add_field("file", b"# Policy\n\ntext", filename="policy.md")
     upload = await console.client.post("/console/admin/upload", data=form, allow_redirects=False)
     assert upload.status == 403
+    # The token is never taken from the query string (it would end up in logs and history).
+    token = await console.csrf()
+    form = aiohttp.FormData()
+    form.add_field("file", b"# Policy\n\ntext", filename="policy.md")
+    upload = await console.client.post(
+        f"/console/admin/upload?csrf_token={token}", data=form, allow_redirects=False
+    )
+    assert upload.status == 403
 
 
 async def test_pages_carry_security_headers(console):
@@ -125,3 +134,19 @@ async def test_the_root_opens_the_console(console):
     response = await console.client.get("/", allow_redirects=False)
     assert response.status == 302
     assert response.headers["Location"] == "/console/"
+
+
+def test_a_console_path_nobody_listed_needs_the_admin_role():
+    settings = WebSettings(_env_file=None)
+    assert required_role("/console/reports", settings) is Role.ADMIN
+    assert required_role("/console/admin/upload", settings) is Role.ADMIN
+    assert required_role("/console/support/INC-2026-1", settings) is Role.SUPPORT
+    assert required_role("/console/ask", settings) is None
+    assert required_role("/console/signin", settings) is None
+
+
+async def test_an_unlisted_console_page_sends_visitors_to_sign_in(console):
+    response = await console.client.get("/console/reports", allow_redirects=False)
+
+    assert response.status == 303
+    assert response.headers["Location"].startswith("/console/signin")

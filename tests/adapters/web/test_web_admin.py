@@ -27,8 +27,10 @@ def edited_policy(sources: Path) -> bytes:
     return (text[:position] + OTTER_SECTION.lstrip("\n") + "\n" + text[position:]).encode()
 
 
-def upload_form(name: str, data: bytes) -> aiohttp.FormData:
+def upload_form(name: str, data: bytes, token: str) -> aiohttp.FormData:
+    """The upload form as a browser sends it: the CSRF token first, then the file."""
     form = aiohttp.FormData()
+    form.add_field("csrf_token", token)
     form.add_field("file", data, filename=name, content_type="application/octet-stream")
     return form
 
@@ -64,8 +66,8 @@ async def test_uploading_an_edited_policy_changes_the_next_answer(admin):
 
     token = await admin.csrf()
     response = await admin.client.post(
-        f"/console/admin/upload?csrf_token={token}",
-        data=upload_form("example-genai-policy.md", edited_policy(admin.sources)),
+        "/console/admin/upload",
+        data=upload_form("example-genai-policy.md", edited_policy(admin.sources), token),
         allow_redirects=False,
     )
     assert response.status == 303
@@ -112,9 +114,7 @@ async def test_the_job_page_shows_progress_and_the_report(admin):
 async def test_a_bad_upload_is_refused_and_nothing_is_written(admin, name, data, message):
     before = sorted(p.name for p in admin.sources.rglob("*"))
     token = await admin.csrf()
-    response = await admin.client.post(
-        f"/console/admin/upload?csrf_token={token}", data=upload_form(name, data)
-    )
+    response = await admin.client.post("/console/admin/upload", data=upload_form(name, data, token))
     if name.startswith("../"):
         # The folder part is dropped: the file lands in the source folder or not at all.
         assert not (admin.sources.parent / "escape.md").exists()
@@ -130,3 +130,14 @@ async def test_the_chart_is_svg_and_counts_questions(admin):
     svg = await (await admin.client.get("/console/admin/chart.svg")).text()
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert "2 questions, 1 not_found (50%)" in svg
+
+
+async def test_a_run_left_running_by_a_killed_process_shows_as_interrupted(start_console):
+    first = await start_console()
+    run = first.console.activity.start_ingest(trigger="upload", actor="ada")
+
+    restarted = await start_console()  # the same database, no process ingesting
+
+    [shown] = [r for r in restarted.console.activity.ingest_runs() if r.id == run]
+    assert shown.finished_at is not None
+    assert shown.error.startswith("interrupted")

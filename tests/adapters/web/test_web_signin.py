@@ -72,19 +72,19 @@ async def test_signing_out_ends_the_session(console):
     assert (await console.client.get("/console/admin", allow_redirects=False)).status == 303
 
 
-async def test_too_many_failures_lock_the_account_for_the_window(start_console):
+async def test_too_many_failures_slow_that_client_for_that_account(start_console):
     harness = await start_console(web=WebSettings(_env_file=None, login_attempts=3))
     harness.add_user("ada", Role.ADMIN)
     harness.add_user("bob", Role.ADMIN)
     for _ in range(3):
         assert await harness.sign_in("ada", "not-the-password") == 401
-    # Past the limit even the right password is refused, with the time to wait.
+    # Past the limit even the right password is refused from here, with the time to wait.
     token = await harness.csrf("/console/signin")
     response = await harness.client.post(
         "/console/signin", data={"name": "ada", "password": PASSWORD, "csrf_token": token}
     )
     assert response.status == 429
-    assert int(response.headers["Retry-After"]) == 15 * 60
+    assert 1 <= int(response.headers["Retry-After"]) <= 2
     assert "Too many failed sign-ins" in await response.text()
     # Another account from the same client is still under its own and the client's limit.
     assert await harness.sign_in("bob") == 303

@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from bot.handoff.lifecycle import SupportQueue
-from bot.handoff.outbox import Notifiers, OutboxRelay, backoff, pending_count
+from bot.handoff.outbox import (
+    MAX_ATTEMPTS,
+    Notifiers,
+    OutboxRelay,
+    backoff,
+    given_up_count,
+    pending_count,
+)
 from bot.handoff.ports import Reporter
 from bot.handoff.submissions import Handoff
 from bot.handoff.tickets import GeneralFeedback
@@ -86,3 +93,37 @@ async def test_two_relays_at_once_deliver_every_notification_once(
     assert sorted(p[0] for p in first.posts + second.posts) == sorted(
         f"FB-2026-{n:04d}" for n in range(1, 21)
     )
+
+
+async def test_one_failing_platform_does_not_repost_the_others_cards(
+    handoff: Handoff, store: Store, clock: FakeClock, reporter: Reporter
+) -> None:
+    handoff.general_feedback(GeneralFeedback(reporter=reporter, text="x"))
+    slack = RecordingNotifier(platform="slack")
+    teams = RecordingNotifier(platform="teams", fail=True)
+    relay = relay_with(store, clock, (slack, True), (teams, True))
+
+    assert await relay.deliver_pending() == 0
+    assert len(slack.posts) == 1 and pending_count(store) == 1
+    teams.fail = False
+    clock.advance(seconds=backoff(1).total_seconds() + 1)
+
+    assert await relay.deliver_pending() == 1
+    assert len(slack.posts) == 1, "Slack's card was not posted a second time"
+    assert len(teams.posts) == 1 and pending_count(store) == 0
+
+
+async def test_a_notification_given_up_is_logged_and_counted(
+    handoff: Handoff, store: Store, clock: FakeClock, reporter: Reporter, caplog
+) -> None:
+    handoff.general_feedback(GeneralFeedback(reporter=reporter, text="x"))
+    down = RecordingNotifier(platform="slack", fail=True)
+    relay = relay_with(store, clock, (down, True))
+
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        await relay.deliver_pending()
+        clock.advance(seconds=backoff(attempt).total_seconds() + 1)
+
+    assert given_up_count(store) == 1
+    assert "given up after 8 attempts" in caplog.text
+    assert [r.levelname for r in caplog.records if "given up" in r.getMessage()] == ["ERROR"]

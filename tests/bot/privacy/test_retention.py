@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,10 +14,16 @@ from bot.handoff.lifecycle import SupportQueue
 from bot.handoff.ports import Reporter
 from bot.handoff.submissions import Handoff
 from bot.handoff.tickets import AnswerRecord, IncidentReport, Rating
-from bot.privacy.retention import purge, purge_daily
+from bot.privacy.retention import purge, purge_daily, purge_with
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.schema import AnswerRow, RatingRow, TicketEventRow, TicketRow
+from bot.store.schema import (
+    AnswerRow,
+    ProcessedEventRow,
+    RatingRow,
+    TicketEventRow,
+    TicketRow,
+)
 from tests.bot.fakes import FakeClock
 
 DAYS = {"conversation_days": 90, "closed_ticket_days": 365}
@@ -94,3 +100,23 @@ async def test_the_daily_task_purges_at_start_and_keeps_running(
     assert not task.done()
     task.cancel()
     assert count(store, AnswerRow) == 0
+
+
+def test_the_server_purge_also_prunes_old_delivery_claims(
+    store: Store, store_settings: Settings
+) -> None:
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.insert(ProcessedEventRow.__table__).values(
+                platform="slack",
+                event_id="Ev-old",
+                claimed_at=datetime.now(UTC) - timedelta(days=5),
+            )
+        )
+    assert store.claim_delivery("slack", "Ev-new")
+
+    counts = purge_with(store, store_settings)
+
+    assert counts["deliveries"] == 1
+    assert store.claim_delivery("slack", "Ev-old") is True
+    assert store.claim_delivery("slack", "Ev-new") is False

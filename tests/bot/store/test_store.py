@@ -14,6 +14,7 @@ from bot.privacy.retention import purge
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.store.migrate import current_revision, head_revision
+from bot.store.schema import SharedValueRow
 
 
 def test_open_store_migrates_to_head_and_a_second_open_changes_nothing(
@@ -97,3 +98,26 @@ def test_the_purge_forgets_deliveries_after_the_retry_window(store: Store) -> No
     assert purge_at(1)["deliveries"] == 0
     assert purge_at(3)["deliveries"] == 2
     assert store.claim_delivery("slack", "a") is True
+
+
+def test_a_failed_statement_does_not_show_its_bound_values(store: Store) -> None:
+    table = SharedValueRow.__table__
+    row = {"name": "note", "value": "HKID A123456(7)", "updated_at": datetime.now(UTC)}
+    with store.engine.begin() as connection:
+        connection.execute(sa.insert(table).values(**row))
+    with pytest.raises(sa.exc.IntegrityError) as failure, store.engine.begin() as connection:
+        connection.execute(sa.insert(table).values(**row))
+
+    assert "A123456" not in str(failure.value)
+    assert "parameters hidden" in str(failure.value)
+
+
+def test_a_claim_never_answered_is_claimed_again_after_its_lease(store: Store) -> None:
+    """The process that claimed the event died before answering: a retry still gets it."""
+    assert store.claim_delivery("teams", "c|1", lease=timedelta(seconds=-1)) is True
+    assert store.claim_delivery("teams", "c|1") is True, "the lease ran out: taken over"
+    assert store.claim_delivery("teams", "c|1") is False, "now leased by the new claimant"
+
+    store.finish_delivery("teams", "c|1")
+    assert store.claim_delivery("teams", "c|1", lease=timedelta(seconds=-1)) is False
+    assert store.claim_delivery("teams", "c|1") is False, "answered: dropped for good"
