@@ -55,14 +55,57 @@ def incident_intro(first_question: str) -> str:
     )
 
 
-def not_caught(question: str) -> str:
-    return f"I didn't catch that. {question}"
+NOT_CAUGHT = "I didn't catch that."
+NOT_CAUGHT_REVIEW = "I didn't catch that: send the report, edit an answer, or cancel."
+WHICH_ANSWER = 'Which answer would you like to change? Say "edit" and its number, e.g. "edit 3".'
+BACK_TO_REPORT = "Back to your incident report:"
+REVIEW_REMINDER = "Your incident report is waiting above: send it, edit an answer, or cancel."
+REVIEW_PROGRESS = "Reporting an AI incident · review before sending"
+OFFER_PROGRESS = "Unfinished AI incident report"
+STARTERS: tuple[str, ...] = (
+    "Can I use ChatGPT for work?",
+    "Can I paste customer data into an AI tool?",
+    "What do I do if an AI tool leaked personal data?",
+    "What does the PCPD say about using generative AI?",
+)
+GREETING = (
+    "Hello! I answer questions about our GenAI policy and the PCPD's guidance, citing the "
+    "sections I use. You can also report an AI incident or ask for a person. Try one of these:"
+)
+YOU_ARE_WELCOME = (
+    'You\'re welcome. Ask me anything else about the GenAI policy, or say "report incident" '
+    "if something has gone wrong with an AI tool."
+)
 
 
-def too_long(length: int, limit: int, question: str) -> str:
+def incident_progress(step: int | None, total: int) -> str:
+    """Where the report stands, e.g. "Reporting an AI incident · step 2 of 7"."""
+    return f"Reporting an AI incident · step {step or 1} of {total}"
+
+
+def incident_review(rows: list[tuple[str, str]]) -> str:
+    """What will be filed, numbered so "edit 3" can name an answer."""
+    lines = [f"{n}. {label}: {value or '(not given)'}" for n, (label, value) in enumerate(rows, 1)]
     return (
-        f"That is {length:,} characters; please keep it under {limit:,} and try again. {question}"
+        "Here is what I'll send to the AI Support Team:\n\n"
+        + "\n".join(lines)
+        + '\n\nSend it, edit an answer (e.g. "edit 3"), or cancel.'
     )
+
+
+def unfinished_report(moment: str) -> str:
+    return (
+        f"You have an unfinished incident report from {moment}: continue or discard? "
+        "Nothing has been sent yet."
+    )
+
+
+def greeting() -> Reply:
+    return Reply(text=GREETING, starters=STARTERS)
+
+
+def too_long(length: int, limit: int) -> str:
+    return f"That is {length:,} characters; please keep it under {limit:,} and try again."
 
 
 def incident_reply(ticket: Ticket, policy: Answer, *, ack_hours: float) -> Reply:
