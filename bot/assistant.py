@@ -38,6 +38,7 @@ from bot.handoff.ports import Reporter
 from bot.handoff.services import HandoffServices
 from bot.handoff.submissions import Handoff
 from bot.handoff.tickets import AnswerRecord, Escalation, GeneralFeedback, IncidentReport, Rating
+from bot.history import ChatHistory
 from bot.incident_dialogue import IncidentDialogue
 from bot.intents import Route, classify
 from bot.limits import MAX_QUESTION_CHARS
@@ -99,6 +100,10 @@ class Assistant:
             zone=self.zone,
             clock=self._handoff.conversations.clock,
         )
+
+    @property
+    def history(self) -> ChatHistory:
+        return self._handoff.history
 
     @property
     def store(self) -> Store:
@@ -253,7 +258,7 @@ class Assistant:
         self._deliver_soon()
         if receipt.ticket is None:
             return Reply(text=replies.THANKS_FOR_RATING)
-        return replies.rating_passed_on(receipt.ticket.reference)
+        return replace(replies.rating_passed_on(receipt.ticket.reference), answer_id=answer_id)
 
     async def ask_person(
         self,

@@ -132,10 +132,10 @@ def incident_reply(ticket: Ticket, policy: Answer, *, ack_hours: float) -> Reply
 
 
 def rating_passed_on(reference: str) -> Reply:
+    """The text names no button: where "Ask a person" is offered, the reply carries it."""
     return Reply(
         text=f"Thanks for telling me. I've passed this to the support team as "
-        f"{reference} so the answer can be improved. If you need an answer "
-        "now, choose Ask a person.",
+        f"{reference} so the answer can be improved.",
         actions=(Action.ASK_PERSON,),
         reference=reference,
     )
