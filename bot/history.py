@@ -89,9 +89,7 @@ class ChatHistory:
 
     def add(self, key: ConversationKey, question: str, reply: Reply) -> None:
         """Keep one more turn; the question crosses the privacy guard before it is stored."""
-        turns = [
-            {"question": t.question, "reply": _reply_data(t.reply)} for t in self.turns(key)
-        ]
+        turns = [{"question": t.question, "reply": _reply_data(t.reply)} for t in self.turns(key)]
         turns.append({"question": guard(question).text, "reply": _reply_data(reply)})
         now = self.clock()
         platform, conversation, user = self._key(key)

@@ -23,8 +23,8 @@ from adapters.web.security import employee_id, wants_fragment
 from bot.handoff.incident import INCIDENT_FORM, ConversationKey
 from bot.handoff.keys import idempotency_key
 from bot.handoff.ports import Reporter
-from bot.limits import MAX_QUESTION_CHARS
 from bot.history import Turn
+from bot.limits import MAX_QUESTION_CHARS
 from bot.models import Message, Reply
 from bot.replies import STARTERS
 
