@@ -365,3 +365,49 @@ async def test_another_process_updates_the_card_this_one_posted(harness: SlackHa
 
     assert len(harness.api.called("chat.postMessage")) == posts_before
     assert any(call.args["ts"] == card_ts for call in harness.api.called("chat.update"))
+
+
+async def test_the_incident_conversation_shows_its_step_and_its_buttons_answer_in_the_thread(
+    harness: SlackHarness,
+) -> None:
+    opening = await ask(harness, "I pasted our client list into DeepSeek by mistake")
+    blocks = opening.args["blocks"]
+    progress = block(blocks, "progress")["elements"][0]["text"]
+    assert progress == ":memo: *Reporting an AI incident · step 3 of 7*"
+    [cancel] = block(blocks, "conversation_steps")["elements"]
+    assert (cancel["text"]["text"], cancel["value"]) == ("Cancel", "cancel")
+    thread = opening.args["thread_ts"]
+
+    # A question in the thread is answered and the pending question asked again.
+    await harness.event(
+        event_payload(
+            "dm_message",
+            text="Can I paste customer data into ChatGPT?",
+            thread_ts=thread,
+            ts="1736929900.000001",
+        )
+    )
+    aside = (await harness.api.wait_for("chat.postMessage", count=2))[-1]
+    assert "Back to your incident report:" in aside.args["text"]
+    assert block(aside.args["blocks"], "sources")
+    assert await tickets(harness) == []
+
+    payload = click("block_actions_button", cancel["action_id"], "cancel", thread_ts=thread)
+    payload["message"]["thread_ts"] = thread
+    await harness.interact(payload)
+    cancelled = (await harness.api.wait_for("chat.postMessage", count=3))[-1]
+    assert cancelled.args["thread_ts"] == thread
+    assert cancelled.args["text"].startswith("Cancelled: I haven't sent anything")
+    assert await tickets(harness) == []
+
+
+async def test_not_helpful_keeps_ask_a_person_for_the_same_answer(harness: SlackHarness) -> None:
+    answer = await ask(harness)
+    value = action_values(answer.args["blocks"])["not_helpful"]
+    payload = click("block_actions_feedback", render.FEEDBACK, value)
+    await harness.interact(payload | {"response_url": harness.api.response_url()})
+    await harness.settle()
+    [thanks] = harness.api.called("response_url")
+    assert "choose Ask a person" not in thanks.args["text"]
+    ask_value = action_values(thanks.args["blocks"])[render.ASK_PERSON]
+    assert render.decode_action_value(ask_value)["a"] == render.split_feedback_value(value)[1]["a"]

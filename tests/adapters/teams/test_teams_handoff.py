@@ -245,3 +245,34 @@ async def test_claim_is_refused_outside_the_support_channel(
 
     assert "only in the support channel" in desk_harness.connector.sent()[-1].text
     assert tickets(store)[0].state == "open"
+
+
+async def test_the_incident_conversation_shows_its_step_and_its_buttons_say_their_words(
+    desk_harness: TeamsHarness, store: Store
+):
+    await desk_harness.post_and_deliver(
+        activity("personal_message", text="I pasted our client list into DeepSeek by mistake")
+    )
+    opening = desk_harness.connector.sent()[-1]
+    assert "Reporting an AI incident · step 3 of 7" in card_text(opening)
+    [cancel] = [a for card in opening.cards for a in card["actions"]]
+    assert cancel["title"] == "Cancel"
+    assert cancel["data"]["msteams"] == {
+        "type": "messageBack",
+        "text": "cancel",
+        "displayText": "cancel",
+    }
+
+    # A question mid-report is answered, with citations, and the question asked again.
+    await desk_harness.post_and_deliver(
+        activity("personal_message", text="Can I paste customer data into ChatGPT?")
+    )
+    aside = desk_harness.connector.sent()[-1]
+    assert "Back to your incident report:" in aside.text
+    assert "Reporting an AI incident · step 3 of 7" in card_text(aside)
+    assert tickets(store) == []
+
+    # What Teams sends for the messageBack click: the button's words as a message.
+    await desk_harness.post_and_deliver(activity("personal_message", text="cancel"))
+    assert desk_harness.connector.sent()[-1].text.startswith("Cancelled: I haven't sent")
+    assert tickets(store) == []
