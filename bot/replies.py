@@ -6,10 +6,14 @@ so a change of tone or language touches one file and no control flow.
 
 from __future__ import annotations
 
+import re
+
 from bot.errors import InvalidInput
 from bot.handoff.incident import FIELDS_BY_NAME, INCIDENT_FORM
 from bot.handoff.tickets import Ticket, TicketState
 from bot.models import Action, Answer, Citation, Reply, Status
+
+_MARKER = re.compile(r"\[(\d{1,2})\]")
 
 NOTHING_TO_CANCEL = "There is nothing to cancel. Ask me anything about the GenAI policy."
 FEEDBACK_HINT = (
@@ -39,12 +43,19 @@ def answer_reply(answer: Answer, *, answer_id: str | None = None) -> Reply:
         )
     return Reply(
         text=answer.text,
-        citations=answer.citations,
+        citations=cited_only(answer.text, answer.citations),
         ai_generated=True,
         status=answer.status,
         actions=(Action.FEEDBACK, Action.REPORT_INCIDENT, Action.ASK_PERSON),
         answer_id=answer_id,
     )
+
+
+def cited_only(text: str, citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
+    """The citations the text points to with its ``[n]`` markers: a passage the answer
+    doesn't use is not listed as a source. Text without markers keeps them all."""
+    used = {int(n) for n in _MARKER.findall(text)}
+    return tuple(c for c in citations if c.n in used) if used else citations
 
 
 def incident_intro(first_question: str) -> str:

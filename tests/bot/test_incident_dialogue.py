@@ -4,6 +4,7 @@ review before filing, and a left report offered back rather than resumed silentl
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -11,12 +12,14 @@ from bot.assembly import build_assistant
 from bot.assistant import Assistant
 from bot.handoff.incident import FIELDS_BY_NAME
 from bot.handoff.outbox import Notifiers
+from bot.handoff.ports import Reporter
 from bot.handoff.tickets import Ticket, TicketKind, TicketQuery
 from bot.incident_dialogue import is_aside
-from bot.models import Action, Status
+from bot.models import Action, Answer, Status
+from bot.replies import answer_reply
 from bot.settings import Settings
 from bot.store import Store
-from tests.bot.fakes import FakeClock, FakeEngine, RecordingNotifier
+from tests.bot.fakes import FakeClock, FakeEngine, RecordingNotifier, citation
 from tests.bot.test_assistant import message
 
 
@@ -132,3 +135,26 @@ def test_what_counts_as_not_an_answer() -> None:
     assert is_aside("hello") and is_aside("my tickets")
     assert not is_aside("About 200 customer names")
     assert not is_aside("Yesterday around 3pm")
+
+
+def test_only_the_passages_an_answer_cites_are_listed() -> None:
+    cited = citation(1, "3. Approved tools")
+    unused = citation(2, "9. Glossary")
+    answer = Answer(
+        question="q",
+        status=Status.ANSWERED,
+        text="Only approved tools [1].",
+        citations=(cited, unused),
+        latency_ms=1.0,
+    )
+    assert answer_reply(answer).citations == (cited,)
+    assert answer_reply(replace(answer, text="No markers.")).citations == (cited, unused)
+
+
+async def test_not_helpful_names_no_button_but_keeps_ask_a_person(assistant: Assistant) -> None:
+    answered = await assistant.handle(message("Can I use ChatGPT for work?"))
+    reply = await assistant.rate_answer(
+        Reporter("slack", "U123", "D123"), helpful=False, answer_id=answered.answer_id
+    )
+    assert "Ask a person" not in reply.text and "choose" not in reply.text
+    assert reply.actions == (Action.ASK_PERSON,) and reply.answer_id == answered.answer_id
