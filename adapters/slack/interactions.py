@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import cards, events, modals, questions, render, web
 from bot.errors import HandoffError
+from bot.handoff.cards import CONFIRMATIONS
 from bot.handoff.keys import idempotency_key
 from bot.handoff.ports import Reporter
 from bot.models import Message, Reply
@@ -282,6 +283,60 @@ def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
                 await client.chat_postMessage(channel=staff, text=render.escape(str(exc)))
 
         runtime.work.spawn(close(), name="resolve")
+
+
+def register_reply(bolt: AsyncApp, runtime: SlackRuntime) -> None:
+    """ "Reply to reporter" on a ticket card: a form, then the reply goes out through the
+    outbox on the reporter's platform, with a line in the audit trail."""
+
+    @bolt.action(cards.REPLY)
+    async def reply(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        channel, ts = clicked_message(body)
+        if not in_support_channel(runtime, channel):
+            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
+            return
+        view = modals.reply_modal(str(action.get("value") or ""), {"channel": channel or ""})
+        try:
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as exc:
+            log.warning("slack: could not open the reply form: %s", web.error_code(exc))
+            await privately(respond, TRIGGER_EXPIRED_TEXT)
+
+    @bolt.view(modals.REPLY_CALLBACK)
+    async def reply_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        values = modals.submitted_values(view)
+        errors = modals.missing_fields(values, [modals.REPLY_FIELD])
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        reference = modals.decode_metadata(view.get("private_metadata")).get("reference", "")
+        staff = body["user"]["id"]
+
+        async def send() -> None:
+            try:
+                await runtime.assistant.desk.reply(
+                    reference, staff_name(body), values[modals.REPLY_FIELD]
+                )
+                outcome = f"{reference}: {CONFIRMATIONS['reply']}"
+            except HandoffError as exc:
+                outcome = str(exc)
+            await client.chat_postEphemeral(
+                channel=runtime.settings.support_channel or staff,
+                user=staff,
+                text=render.escape(outcome),
+            )
+
+        runtime.work.spawn(send(), name="reply")
 
 
 def in_support_channel(runtime: SlackRuntime, channel: str | None) -> bool:

@@ -374,6 +374,17 @@ def ticket_card(card: TicketCard) -> Payload:
     actions = []
     if card.allows(CardAction.CLAIM):
         actions.append(submit_action("Claim", "claim", ticket=card.reference))
+    if card.allows(CardAction.REPLY):
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": "reply_text",
+                "label": "Reply to the reporter",
+                "isMultiline": True,
+                "maxLength": 4000,
+            }
+        )
+        actions.append(submit_action("Send reply", "reply", ticket=card.reference))
     if card.allows(CardAction.RESOLVE):
         body.append(
             {

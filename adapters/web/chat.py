@@ -20,6 +20,7 @@ from aiohttp import web
 from adapters.web.console import console_of, user_of
 from adapters.web.render import render
 from adapters.web.security import employee_id, wants_fragment
+from bot.handoff.assignment import REPLIED
 from bot.handoff.incident import INCIDENT_FORM, ConversationKey
 from bot.handoff.keys import idempotency_key
 from bot.handoff.ports import Reporter
@@ -77,6 +78,10 @@ async def _chat(
 ) -> web.Response:
     console = console_of(request)
     tickets = await asyncio.to_thread(console.handoff.tickets_of, reporter(request), limit=10)
+    replies = {}
+    for ticket in tickets:  # the person's own requests only
+        detail = await console.desk.show(ticket.reference)
+        replies[ticket.reference] = [e for e in detail.events if e.action == REPLIED]
     return await render(
         request,
         "chat.html",
@@ -85,6 +90,7 @@ async def _chat(
         turns=turns,
         error=error,
         tickets=tickets,
+        replies=replies,
         starters=STARTERS,
     )
 

@@ -168,7 +168,7 @@ async def test_a_valid_report_creates_one_incident_posts_it_and_dms_the_referenc
     assert incident.details["tool"] == "ChatGPT free version, my personal account"
     [card] = support_posts(harness)
     assert incident.reference in card.args["text"]
-    assert button_ids(card.args["blocks"]) == [cards.CLAIM, cards.RESOLVE]
+    assert button_ids(card.args["blocks"]) == [cards.CLAIM, cards.REPLY, cards.RESOLVE]
     assert "<@U0MEICHAN>" in block(card.args["blocks"], "ticket_status")["elements"][0]["text"]
     dm = dms_to(harness, "U0MEICHAN")[0]
     assert f"Your report is {incident.reference}" in dm.args["text"]
@@ -203,7 +203,7 @@ async def test_claim_updates_the_card_in_place_and_tells_the_reporter(
     assert (update.args["channel"], update.args["ts"]) == (SUPPORT_CHANNEL, card_ts)
     header = block(update.args["blocks"], "ticket_header")["text"]["text"]
     assert "Claimed" in header
-    assert button_ids(update.args["blocks"]) == [cards.RESOLVE]
+    assert button_ids(update.args["blocks"]) == [cards.REPLY, cards.RESOLVE]
     assert (
         "claimed by ravi.support"
         in block(update.args["blocks"], "ticket_status")["elements"][0]["text"]
