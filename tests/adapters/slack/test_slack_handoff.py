@@ -411,3 +411,33 @@ async def test_not_helpful_keeps_ask_a_person_for_the_same_answer(harness: Slack
     assert "choose Ask a person" not in thanks.args["text"]
     ask_value = action_values(thanks.args["blocks"])[render.ASK_PERSON]
     assert render.decode_action_value(ask_value)["a"] == render.split_feedback_value(value)[1]["a"]
+
+
+async def test_reply_to_reporter_from_the_card_is_delivered_and_confirmed(
+    harness: SlackHarness,
+) -> None:
+    incident, card_ts = await reported(harness)
+    await harness.interact(ticket_click(cards.REPLY, incident.reference, card_ts))
+    [opened] = await harness.api.wait_for("views.open")
+    view = opened.args["view"]
+    assert view["callback_id"] == modals.REPLY_CALLBACK
+    payload = fixture("view_submission_incident")
+    payload["user"] = {"id": STAFF, "username": "ravi.support", "name": "ravi.support"}
+    payload["view"].update(
+        id="V0REPLY01",
+        callback_id=modals.REPLY_CALLBACK,
+        private_metadata=view["private_metadata"],
+        state={
+            "values": {"reply": {"reply": {"type": "plain_text_input", "value": "Which tool?"}}}
+        },
+    )
+    await harness.interact(payload)
+    await harness.settle()
+    told = [c.args["text"] for c in dms_to(harness, "D0MEICHAN1")]
+    assert any(
+        "ravi.support from the support team replied" in t and "Which tool?" in t for t in told
+    )
+    [confirmation] = harness.api.called("chat.postEphemeral")
+    assert confirmation.args["text"] == f"{incident.reference}: Reply sent to the reporter."
+    detail = await harness.context.assistant.desk.show(incident.reference)
+    assert ("replied", "Which tool?") in [(e.action, e.detail) for e in detail.events]
