@@ -49,6 +49,16 @@ def say(page, text: str) -> object:
     return turn
 
 
+def last_turn_says(page, text: str) -> object:
+    """Wait until the newest turn contains ``text`` (step buttons answer asynchronously)."""
+    page.wait_for_function(
+        "text => document.querySelector('#conversation').lastElementChild.innerText"
+        ".includes(text)",
+        arg=text,
+    )
+    return page.locator("article.turn").last
+
+
 def fits(page) -> bool:
     return bool(page.evaluate(NO_SIDEWAYS_SCROLL))
 
@@ -76,16 +86,12 @@ def test_the_incident_conversation_shows_its_state_listens_and_reviews(page):
     shot(page, f"incident-review-{page.size}")
 
     review.get_by_role("button", name="Edit an answer").click()
-    which = page.locator("article.turn").last
-    assert "Which answer would you like to change?" in which.inner_text()
+    last_turn_says(page, "Which answer would you like to change?")
     say(page, "edit 4")
     review = say(page, "Yesterday at 5pm")
     assert "4. When it happened: Yesterday at 5pm" in review.inner_text()
     review.get_by_role("button", name="Send the report").click()
-    done = page.locator("article.turn").last
-    page.wait_for_function(
-        "document.querySelector('#conversation').lastElementChild.innerText.includes('INC-')"
-    )
+    done = last_turn_says(page, "Your report is INC-")
     assert re.search(r"Your report is INC-\d{4}-\d{4}", done.inner_text())
 
     # The conversation is kept for the session: a reload shows it again.
@@ -106,9 +112,7 @@ def test_a_report_left_unfinished_is_offered_back_after_a_reload(page):
     )
     assert fits(page)
     offer.get_by_role("button", name="Discard it").click()
-    page.wait_for_function(
-        "document.querySelector('#conversation').lastElementChild.innerText.includes('Cancelled')"
-    )
+    last_turn_says(page, "Cancelled")
     page.reload()
     assert "continue or discard" not in page.locator("#conversation").inner_text()
 
@@ -120,8 +124,7 @@ def test_hi_is_greeted_with_starter_questions_and_not_helpful_keeps_ask_a_person
     hello = say(page, "hi")
     assert "couldn't find" not in hello.inner_text() and hello.locator("ul.starters").count()
     hello.locator("ul.starters button").first.click()
-    answer = page.locator("article.turn").nth(1)
-    answer.wait_for()
+    answer = last_turn_says(page, "AI-generated answer")
     assert answer.locator(".ai-label").count() == 1
     assert fits(page)
     shot(page, f"chat-answer-{page.size}")
@@ -150,7 +153,10 @@ def test_the_incident_form_sent_twice_files_one_report(page):
 
 
 def test_the_queue_and_a_ticket_fit_a_phone(page):
-    ask(page, "I pasted customer phone numbers into ChatGPT")
+    page.goto("/console/incident")
+    page.get_by_label("What happened").fill("I pasted customer phone numbers into ChatGPT")
+    page.get_by_role("button", name=re.compile("Send")).click()
+    page.wait_for_load_state()
     sign_in(page, "sam")
     page.goto("/console/support")
     assert fits(page), page.evaluate("document.documentElement.scrollWidth")
@@ -159,3 +165,31 @@ def test_the_queue_and_a_ticket_fit_a_phone(page):
     page.wait_for_load_state()
     assert fits(page), page.evaluate("document.documentElement.scrollWidth")
     shot(page, f"ticket-{page.size}")
+
+
+def test_a_support_reply_reaches_the_visitor_under_your_requests(page, browser, live):  # noqa: F811
+    page.goto("/console/incident")
+    page.get_by_label("What happened").fill("I uploaded a staff rota with phone numbers to Kimi")
+    page.get_by_role("button", name=re.compile("Send")).click()
+    page.wait_for_load_state()
+    reference = re.search(r"INC-\d{4}-\d{4}", page.content()).group(0)
+
+    staff = browser.new_context(base_url=live.url, viewport=page.viewport_size)
+    desk = staff.new_page()
+    sign_in(desk, "sam")
+    desk.goto(f"/console/support/{reference}")
+    desk.get_by_label("Reply to the reporter").fill("Thanks. Please remove the file from Kimi.")
+    desk.get_by_role("button", name="Send reply").click()
+    desk.wait_for_load_state()
+    assert desk.get_by_role("status").inner_text() == "Reply sent to the reporter."
+    assert fits(desk)
+    shot(desk, f"support-reply-staff-{page.size}")
+    staff.close()
+
+    page.goto("/console/")
+    mine = page.locator("table.mine")
+    assert "Reply from sam" in mine.inner_text()
+    assert "Please remove the file from Kimi." in mine.inner_text()
+    assert fits(page)
+    mine.scroll_into_view_if_needed()
+    shot(page, f"support-reply-visitor-{page.size}")
