@@ -7,15 +7,12 @@ per process: behind a load balancer, Prometheus scrapes each process and sums.
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import logging
 import math
 import threading
-import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.models import Message, Reply
 
@@ -176,63 +173,3 @@ class Metrics:
         for gauge in self.gauges:
             lines.extend(await gauge.render())
         return "\n".join(lines) + "\n"
-
-
-QuestionObserver = Callable[[Message, Reply, float], Any]
-
-
-class ObservedAssistant:
-    """The assistant with every question's outcome reported to observers (metrics, stats).
-
-    Only replies that answer a question (``reply.status`` set) are reported; incident,
-    feedback and hand-off turns are not questions. Observers get the message, the reply
-    and the seconds it took; they run after the reply is built and their failures are
-    logged, never raised to the caller.
-    """
-
-    def __init__(self, inner: Any, observers: list[QuestionObserver]) -> None:
-        self._inner = inner
-        self._observers = observers
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def handle(self, message: Message) -> Reply:
-        started = time.perf_counter()
-        reply = await self._inner.handle(message)
-        if reply.status is not None:
-            await notify(self._observers, message, reply, time.perf_counter() - started)
-        return reply
-
-
-def observe_questions(assistant: Any, metrics: Metrics, observers: list[QuestionObserver]) -> Any:
-    """``assistant`` reporting to ``metrics`` first, then to the (growing) ``observers``."""
-    observers.insert(0, metrics.observe_question)
-    return ObservedAssistant(assistant, observers)
-
-
-_PENDING: set[asyncio.Task[Any]] = set()
-
-
-async def notify(
-    observers: Iterable[QuestionObserver], message: Message, reply: Reply, seconds: float
-) -> None:
-    """Call each observer; an asynchronous one (e.g. a database write) runs as a task of its
-    own, so the reply never waits behind a backlog of bookkeeping under load."""
-    for observer in observers:
-        try:
-            result = observer(message, reply, seconds)
-        except Exception:  # an observer's failure must never lose the employee's answer
-            log.exception("question observer %r failed", observer)
-            continue
-        if asyncio.iscoroutine(result):
-            task = asyncio.ensure_future(_guarded(observer, result))
-            _PENDING.add(task)
-            task.add_done_callback(_PENDING.discard)
-
-
-async def _guarded(observer: QuestionObserver, pending: Any) -> None:
-    try:
-        await pending
-    except Exception:  # logged, never raised: see notify
-        log.exception("question observer %r failed", observer)

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.metrics import PROMETHEUS_TEXT, Metrics, observe_questions
+from adapters.metrics import PROMETHEUS_TEXT, Metrics
 from bot.answering.engine import Engine
 from bot.assistant import Assistant
 from bot.settings import Settings
@@ -74,8 +74,7 @@ def create_app(context: ServerContext, adapters: list[Setup] | None = None) -> w
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     # Every adapter's questions are counted here; adapters may add observers in setup.
-    observers = context.extras.setdefault("question_observers", [])
-    context.assistant = observe_questions(context.assistant, context.metrics, observers)
+    context.assistant.observers.insert(0, context.metrics.observe_question)
     for setup in adapters or []:
         setup(app, context)
     return app

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, tzinfo
@@ -43,6 +44,7 @@ from bot.incident_dialogue import IncidentDialogue
 from bot.intents import Route, classify
 from bot.limits import MAX_QUESTION_CHARS
 from bot.models import Answer, Message, Reply
+from bot.observation import QuestionObserver, notify
 from bot.privacy.guard import PrivacyNotice, guard
 from bot.store import Store
 
@@ -77,12 +79,13 @@ class Assistant:
         self.max_chars = max_chars
         self.zone = zone
         self.privacy_notice = PrivacyNotice(answerer.answer)
+        self.observers: list[QuestionObserver] = []
         self._deliveries: set[asyncio.Task[int]] = set()
 
     # ---- the collaborators adapters reach through the assistant ------------------------
 
     @property
-    def _handoff(self) -> HandoffServices:
+    def handoff_services(self) -> HandoffServices:
         if self.services is None:
             raise ConfigurationError(
                 "this assistant answers one-shot questions only: build it with "
@@ -93,41 +96,41 @@ class Assistant:
     @property
     def dialogue(self) -> IncidentDialogue:
         return IncidentDialogue(
-            self._handoff.conversations,
+            self.handoff_services.conversations,
             aside=self._route_plain,
             file=self._file_draft,
             max_chars=self.max_chars,
             zone=self.zone,
-            clock=self._handoff.conversations.clock,
+            clock=self.handoff_services.conversations.clock,
         )
 
     @property
     def history(self) -> ChatHistory:
-        return self._handoff.history
+        return self.handoff_services.history
 
     @property
     def store(self) -> Store:
-        return self._handoff.store
+        return self.handoff_services.store
 
     @property
     def handoff(self) -> Handoff:
-        return self._handoff.submissions
+        return self.handoff_services.submissions
 
     @property
     def desk(self) -> SupportDesk:
-        return self._handoff.desk
+        return self.handoff_services.desk
 
     @property
     def queue(self) -> SupportQueue:
-        return self._handoff.desk.queue
+        return self.handoff_services.desk.queue
 
     @property
     def deliveries(self) -> OutboxRelay:
-        return self._handoff.relay
+        return self.handoff_services.relay
 
     @property
     def notifiers(self) -> Notifiers:
-        return self._handoff.notifiers
+        return self.handoff_services.notifiers
 
     # ---- entrances ---------------------------------------------------------------------
 
@@ -142,12 +145,16 @@ class Assistant:
         """The reply to one message. The privacy guard runs here, once: every route, the
         store, the logs and the language model see only the redacted text, and a reply to a
         message that held identifiers says which types were removed (``Reply.privacy``)."""
+        started = time.perf_counter()
         guarded = guard(message.text)
-        reply = await self._route(replace(message, text=guarded.text))
-        if not guarded.types:
-            return reply
-        notice = await asyncio.to_thread(self.privacy_notice.text, guarded.types)
-        return replace(reply, text=f"{reply.text}\n\n{notice}", privacy=guarded.types)
+        message = replace(message, text=guarded.text)
+        reply = await self._route(message)
+        if guarded.types:
+            notice = await asyncio.to_thread(self.privacy_notice.text, guarded.types)
+            reply = replace(reply, text=f"{reply.text}\n\n{notice}", privacy=guarded.types)
+        if reply.status is not None:
+            await notify(self.observers, message, reply, time.perf_counter() - started)
+        return reply
 
     async def _route(self, message: Message) -> Reply:
         key = ConversationKey.of(message)
@@ -384,13 +391,15 @@ class Assistant:
             return replies.invalid_reply(exc)
         self._deliver_soon()
         policy = await self.ask(INCIDENT_POLICY_QUESTION)
-        return replies.incident_reply(submitted.ticket, policy, ack_hours=self._handoff.ack_hours)
+        return replies.incident_reply(
+            submitted.ticket, policy, ack_hours=self.handoff_services.ack_hours
+        )
 
     # ---- helpers -----------------------------------------------------------------------
 
     async def _draft(self, key: ConversationKey) -> Draft | None:
         try:
-            return await asyncio.to_thread(self._handoff.conversations.load, key)
+            return await asyncio.to_thread(self.handoff_services.conversations.load, key)
         except SQLAlchemyError:  # without the store, still answer questions
             log.exception("could not read conversation state")
             return None

@@ -78,6 +78,8 @@ class Answer:
     composer: str = "extractive"
     # Types of the personal identifiers the privacy guard removed from the question.
     privacy: tuple[str, ...] = ()
+    # The question's language, "en" or "zh" (see knowledge.crosslingual.detect_language).
+    language: str = "en"
 
     def as_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -92,6 +94,9 @@ class Answer:
             data["handoff"] = {"action": Action.ASK_PERSON.value}
         if self.privacy:
             data["privacy"] = [{"type": kind} for kind in self.privacy]
+        if self.language != "en":
+            # Only for questions in another language, so English output stays as it was.
+            data["language"] = self.language
         return data
 
 
@@ -133,3 +138,5 @@ class Reply:
     progress: str | None = None
     # Suggested questions the person can send with one click (a greeting offers them).
     starters: tuple[str, ...] = ()
+    # The language of the message answered ("en" or "zh"), for labels a renderer may translate.
+    language: str = "en"

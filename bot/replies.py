@@ -40,6 +40,7 @@ def answer_reply(answer: Answer, *, answer_id: str | None = None) -> Reply:
             status=answer.status,
             actions=(Action.ASK_PERSON,),
             answer_id=answer_id,
+            language=answer.language,
         )
     return Reply(
         text=answer.text,
@@ -48,6 +49,7 @@ def answer_reply(answer: Answer, *, answer_id: str | None = None) -> Reply:
         status=answer.status,
         actions=(Action.FEEDBACK, Action.REPORT_INCIDENT, Action.ASK_PERSON),
         answer_id=answer_id,
+        language=answer.language,
     )
 
 

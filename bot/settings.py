@@ -47,7 +47,16 @@ class Settings(BaseSettings):
         "`policybot db upgrade` runs as a release step.",
     )
     embedding_model: str = DEFAULT_MODEL
-    answer_threshold: float = Field(default=0.42, ge=0.0, le=1.0)
+    embedding_languages: str | None = Field(
+        default=None,
+        description="Languages the embedding model reads, e.g. 'en,zh' (default: those its "
+        "model card lists); with zh, Chinese questions are embedded as they are, not translated.",
+    )
+    answer_threshold: float | None = Field(
+        default=None,
+        description="Fixed fused-score threshold for answering; unset uses the rule calibrated "
+        "on the index at ingest (knowledge.calibration).",
+    )
     max_citations: int = Field(default=3, ge=1, le=20)
     llm_provider: str | None = Field(default=None, description="e.g. openai, azure_openai, ollama")
     llm_model: str | None = None

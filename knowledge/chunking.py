@@ -15,22 +15,41 @@ from collections.abc import Iterator
 from knowledge.documents import Chunk, Document, Section
 
 MAX_CHUNK_CHARS = 1500
-# A sentence ends at . ! ? ; : before a capital or digit, but not after a lone letter ("s. 4").
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])(?<!\b[A-Za-z]\.)\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+# Bump when the way sections are cut into sentences changes: it is part of every chunk's
+# content hash, so the next ingest re-embeds the sentences instead of keeping stale ones.
+CHUNKER_VERSION = "2"
+# A sentence ends at . ! ? ; : before a capital or digit, but not after a lone letter ("s. 4",
+# "e.g.") or an abbreviation that is followed by a number or a name ("No. 3", "Cap. 486").
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])(?<!\b[A-Za-z]\.)\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREVIATION = re.compile(
+    r"\b(?:no|nos|nr|mr|mrs|ms|dr|prof|st|cap|ch|para|paras|art|arts|sec|sect|ss|pp|vol|fig|"
+    r"ref|vs|cf|approx|incl|dept|co|ltd|corp|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
+    r"\.$",
+    re.IGNORECASE,
+)
 _MIN_SENTENCE_CHARS = 12
 
 
 def split_sentences(text: str) -> tuple[str, ...]:
-    """Sentences (and list items) of a section, short fragments merged into the previous one."""
+    """Sentences of a section; each line (a list item, a table row) is at least one.
+
+    Short fragments are merged into the previous sentence of the same line, and so is a
+    piece that follows an abbreviation such as "No." or "Cap.".
+    """
     sentences: list[str] = []
-    for piece in _SENTENCE_END.split(text):
-        piece = piece.strip()
-        if not piece:
-            continue
-        if sentences and len(piece) < _MIN_SENTENCE_CHARS:
-            sentences[-1] = f"{sentences[-1]} {piece}"
-        else:
-            sentences.append(piece)
+    for line in text.splitlines():
+        pieces: list[str] = []
+        for piece in _SENTENCE_END.split(line.strip()):
+            piece = piece.strip()
+            if not piece:
+                continue
+            if pieces and (len(piece) < _MIN_SENTENCE_CHARS or _ABBREVIATION.search(pieces[-1])):
+                pieces[-1] = f"{pieces[-1]} {piece}"
+            else:
+                pieces.append(piece)
+        if sentences and pieces and len(pieces[0]) < _MIN_SENTENCE_CHARS:
+            sentences[-1] = f"{sentences[-1]} {pieces.pop(0)}"
+        sentences.extend(pieces)
     return tuple(sentences)
 
 
@@ -70,6 +89,7 @@ def _chunk_section(
         yield Chunk(
             id=key,
             content_hash=_digest(
+                CHUNKER_VERSION,
                 document.title,
                 section.label,
                 document.version,

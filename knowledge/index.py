@@ -9,7 +9,6 @@ re-reads it every few seconds and picks up a new version without a restart.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -22,20 +21,26 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from bot.errors import ConfigurationError, KnowledgeIndexError
+from knowledge.calibration import (
+    DEFAULT_LANGUAGE,
+    Calibration,
+    DecisionRule,
+    calibrate,
+    calibration_digest,
+    probe_sets,
+)
+from knowledge.crosslingual import QuestionReader, reading_signature
 from knowledge.embedding import Embedder
 from knowledge.lexical import LexicalIndex, Speller
+from knowledge.ranking import FusionWeights, Signals, about_regulator, fuse
 
 POINTER_COLLECTION = "policybot-active"
 SECTION, SENTENCE = "section", "sentence"
 POINTER_CHECK_SECONDS = 2.0
+CALIBRATION_KEY = "calibration"
+# Part of the calibration digest: a change to how scores are computed invalidates the rule.
+RANKER_VERSION = "fused/2"
 HEADING_SUFFIX = ":h"
-# Questions that name the regulator or the law are about the guidance; the rest are about
-# what the employee may do, where the organisation's own policy is the authority.
-_REGULATOR_TERMS = re.compile(
-    r"\b(pcpd|commissioner|checklist|framework|dpp\d?|pdpo|ordinance|cap\.? ?486|laws?|legal|"
-    r"illegal|offen[cs]es?|fines?|penalt\w*|jail|prison\w*|regulator|watchdog|hong kong|hk)\b",
-    re.IGNORECASE,
-)
 
 
 def make_client(*, index_dir: Path, chroma_url: str | None) -> Any:
@@ -110,16 +115,6 @@ class Hit:
     best_sentences: tuple[tuple[str, float], ...]
 
 
-@dataclass(frozen=True)
-class FusionWeights:
-    """Weights of the fused score; calibrated with ``policybot eval`` (see README)."""
-
-    dense: float = 0.45
-    sentence: float = 0.20
-    lexical: float = 0.40
-    authority: float = 0.08
-
-
 class _Snapshot:
     """Everything needed to search one collection version, loaded once per version."""
 
@@ -128,6 +123,7 @@ class _Snapshot:
         self.pointer = pointer
         records = collection.get(include=["documents", "metadatas", "embeddings"])
         self.chunks: list[ChunkRecord] = []
+        section_vectors: list[Any] = []
         sentence_rows: list[tuple[str, str, Any, bool]] = []
         for rid, text, meta, vector in zip(
             records["ids"],
@@ -140,6 +136,7 @@ class _Snapshot:
                 heading = rid.endswith(HEADING_SUFFIX)
                 sentence_rows.append((str(meta["chunk_id"]), text, vector, heading))
                 continue
+            section_vectors.append(vector)
             self.chunks.append(
                 ChunkRecord(
                     id=rid,
@@ -160,26 +157,32 @@ class _Snapshot:
         self.quotable = np.array([not heading for *_, heading in sentence_rows], dtype=bool)
         self.sentence_owner = np.array([owner for owner, _ in self.sentences], dtype=np.int64)
         dimension = int(pointer.get("dimension", 1))
-        self.sentence_vectors = (
-            np.asarray([vector for _, _, vector, _ in sentence_rows], dtype=np.float32)
-            if sentence_rows
-            else np.zeros((0, dimension), dtype=np.float32)
-        )
+        self.section_vectors = _matrix(section_vectors, dimension)
+        self.sentence_vectors = _matrix([vector for _, _, vector, _ in sentence_rows], dimension)
         texts = [f"{c.document} {c.section} {c.section} {c.text}" for c in self.chunks]
         self.lexical = LexicalIndex(texts)
         self.speller = Speller(texts)
         self.is_policy = np.array([c.kind != "guidance" for c in self.chunks], dtype=bool)
+        self.headings = [c.section or c.document for c in self.chunks]
+        self.calibrations: dict[str, Calibration] = {}
 
 
 class KnowledgeIndex:
     """Hybrid search over the live collection; safe to share between threads."""
 
     def __init__(
-        self, client: Any, embedder: Embedder, *, weights: FusionWeights | None = None
+        self,
+        client: Any,
+        embedder: Embedder,
+        *,
+        weights: FusionWeights | None = None,
+        reader: QuestionReader | None = None,
     ) -> None:
         self.client = client
         self.embedder = embedder
         self.weights = weights or FusionWeights()
+        # Where a question enters retrieval: Chinese questions are read in English here.
+        self.reader = reader or QuestionReader.for_languages(embedder.languages)
         self._snapshot: _Snapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
@@ -196,6 +199,28 @@ class KnowledgeIndex:
     def version(self) -> str | None:
         snapshot = self._current()
         return str(snapshot.pointer["collection"]) if snapshot else None
+
+    def calibration(self) -> Calibration | None:
+        """The index's decision rules: as stored by ingest, or (for an index built before
+        calibration, or searched with other weights) computed once in memory the same way."""
+        snapshot = self._current()
+        if snapshot is None or not snapshot.chunks:
+            return None
+        ranker = ranker_name(self.weights)
+        cached = snapshot.calibrations.get(ranker)
+        if cached is not None:
+            return cached
+        stored = Calibration.loads(str(snapshot.pointer.get(CALIBRATION_KEY, "")))
+        expected = calibration_digest(probe_sets(), snapshot.headings, ranker)
+        if stored is None or stored.digest != expected:
+            stored = calibrate_snapshot(snapshot, self.embedder, self.weights, self.reader)
+        snapshot.calibrations[ranker] = stored
+        return stored
+
+    def decision_rule(self, language: str = DEFAULT_LANGUAGE) -> DecisionRule | None:
+        """The not-found rule for questions in ``language`` (None for an empty index)."""
+        calibration = self.calibration()
+        return calibration.rule_for(language) if calibration else None
 
     def refresh(self) -> None:
         """Re-read the pointer now (after an ingest in this process)."""
@@ -233,48 +258,15 @@ class KnowledgeIndex:
                 "run `policybot ingest` to rebuild the index or set POLICYBOT_EMBEDDING_MODEL back"
             )
 
-    def search(self, question: str, *, limit: int = 5, candidates: int = 30) -> list[Hit]:
+    def search(self, question: str, *, limit: int = 5) -> list[Hit]:
         """Chunks ranked by fused score, best first (at most ``limit``)."""
         snapshot = self._current()
         if snapshot is None or not snapshot.chunks:
             return []
-        query = snapshot.speller.normalise(question)
-        vector = self.embedder.embed([query])[0]
-        return self._rank(snapshot, query, vector, limit=limit, candidates=candidates)
-
-    def _rank(
-        self,
-        snapshot: _Snapshot,
-        question: str,
-        vector: np.ndarray,
-        *,
-        limit: int,
-        candidates: int,
-    ) -> list[Hit]:
-        count = len(snapshot.chunks)
-        result = snapshot.collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=min(candidates, count),
-            where={"granularity": SECTION},
-            include=["distances"],
-        )
-        dense = np.zeros(count, dtype=np.float32)
-        similarities = [1.0 - float(d) for d in result["distances"][0]]
-        floor = min(similarities) if similarities else 0.0
-        dense[:] = floor
-        for cid, similarity in zip(result["ids"][0], similarities, strict=True):
-            dense[snapshot.position[cid]] = similarity
-
-        sentence_sims = snapshot.sentence_vectors @ vector
-        best_sentence = np.full(count, floor, dtype=np.float32)
-        if len(sentence_sims):
-            np.maximum.at(best_sentence, snapshot.sentence_owner, sentence_sims)
-        lexical = snapshot.lexical.scores(question)
-
-        w = self.weights
-        fused = w.dense * dense + w.sentence * best_sentence + w.lexical * lexical
-        about_regulator = bool(_REGULATOR_TERMS.search(question))
-        fused += w.authority * (snapshot.is_policy != about_regulator)
+        [query], vector = read_questions(snapshot, self.embedder, self.reader, [question])
+        sentence_sims = snapshot.sentence_vectors @ vector[0]
+        signals = _signals(snapshot, [query], vector, sentence_sims[None, :])
+        fused = fuse(signals, self.weights, snapshot.is_policy)[0]
         order = np.argsort(-fused)[:limit]
         hits = []
         for position in order:
@@ -287,10 +279,105 @@ class KnowledgeIndex:
                 Hit(
                     chunk=snapshot.chunks[position],
                     score=float(fused[position]),
-                    dense=float(dense[position]),
-                    sentence=float(best_sentence[position]),
-                    lexical=float(lexical[position]),
+                    dense=float(signals.dense[0, position]),
+                    sentence=float(signals.sentence[0, position]),
+                    lexical=float(signals.lexical[0, position]),
                     best_sentences=tuple(ranked),
                 )
             )
         return hits
+
+    def signals(self, questions: list[str]) -> Signals:
+        """Every signal of every question against every section, in one pass."""
+        snapshot = self._current()
+        if snapshot is None or not snapshot.chunks:
+            raise KnowledgeIndexError("the index is empty; run `policybot ingest` first")
+        return snapshot_signals(snapshot, self.embedder, questions, self.reader)
+
+    def top_scores(self, questions: list[str]) -> np.ndarray:
+        """The best fused score of each question (what the not-found rule is applied to)."""
+        snapshot = self._current()
+        if snapshot is None or not snapshot.chunks:
+            return np.zeros(len(questions), dtype=np.float32)
+        signals = snapshot_signals(snapshot, self.embedder, questions, self.reader)
+        return fuse(signals, self.weights, snapshot.is_policy).max(axis=1)
+
+
+def ranker_name(weights: FusionWeights) -> str:
+    # The reading of Chinese questions (glossary, segmenter) is part of how they score.
+    return (
+        f"{RANKER_VERSION}:{weights.dense}:{weights.sentence}:{weights.lexical}:{weights.authority}"
+        f":{reading_signature()}"
+    )
+
+
+def calibrate_snapshot(
+    snapshot: _Snapshot,
+    embedder: Embedder,
+    weights: FusionWeights,
+    reader: QuestionReader | None = None,
+) -> Calibration:
+    """Score the probe sets against this collection version and derive its decision rules."""
+
+    def score(questions: list[str]) -> np.ndarray:
+        signals = snapshot_signals(snapshot, embedder, questions, reader)
+        return fuse(signals, weights, snapshot.is_policy).max(axis=1)
+
+    return calibrate(score, snapshot.headings, ranker=ranker_name(weights))
+
+
+def calibrate_collection(
+    collection: Any, pointer: dict[str, Any], embedder: Embedder, weights: FusionWeights
+) -> Calibration:
+    """The calibration of a collection before the pointer moves to it (used by ingest)."""
+    return calibrate_snapshot(_Snapshot(collection, pointer), embedder, weights)
+
+
+def _matrix(vectors: list[Any], dimension: int) -> np.ndarray:
+    if not vectors:
+        return np.zeros((0, dimension), dtype=np.float32)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def snapshot_signals(
+    snapshot: _Snapshot,
+    embedder: Embedder,
+    questions: list[str],
+    reader: QuestionReader | None = None,
+) -> Signals:
+    reader = reader or QuestionReader.for_languages(embedder.languages)
+    queries, vectors = read_questions(snapshot, embedder, reader, questions)
+    return _signals(snapshot, queries, vectors, vectors @ snapshot.sentence_vectors.T)
+
+
+def read_questions(
+    snapshot: _Snapshot, embedder: Embedder, reader: QuestionReader, questions: list[str]
+) -> tuple[list[str], np.ndarray]:
+    """The text each question is searched with (English: Chinese questions are read through
+    :mod:`knowledge.crosslingual`, shorthand spelled out) and the vectors to compare."""
+    readings = [reader.read(q) for q in questions]
+    queries = [snapshot.speller.normalise(r.lexical) for r in readings]
+    embedded = [
+        query if r.dense == r.lexical else r.dense
+        for query, r in zip(queries, readings, strict=True)
+    ]
+    return queries, embedder.embed(embedded)
+
+
+def _signals(
+    snapshot: _Snapshot, queries: list[str], vectors: np.ndarray, sentence_sims: np.ndarray
+) -> Signals:
+    """Section similarity, best sentence per section, and BM25, for normalised queries."""
+    dense = vectors @ snapshot.section_vectors.T
+    best_sentence = np.full_like(dense, -1.0)
+    if sentence_sims.shape[1]:
+        for row in range(len(queries)):
+            np.maximum.at(best_sentence[row], snapshot.sentence_owner, sentence_sims[row])
+    best_sentence = np.maximum(best_sentence, dense.min(axis=1, keepdims=True))
+    lexical = np.vstack([snapshot.lexical.scores(q) for q in queries])
+    return Signals(
+        dense=dense,
+        sentence=best_sentence,
+        lexical=lexical,
+        about_regulator=about_regulator(queries),
+    )

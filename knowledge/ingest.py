@@ -17,11 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigurationError, DocumentError
+from knowledge.calibration import Calibration, calibration_digest, probe_sets
 from knowledge.chunking import chunk_document
 from knowledge.documents import SECTION_SEPARATOR, Chunk
 from knowledge.embedding import Embedder
-from knowledge.index import HEADING_SUFFIX, SECTION, SENTENCE, read_pointer, write_pointer
+from knowledge.index import (
+    CALIBRATION_KEY,
+    HEADING_SUFFIX,
+    SECTION,
+    SENTENCE,
+    calibrate_collection,
+    ranker_name,
+    read_pointer,
+    write_pointer,
+)
 from knowledge.loaders import iter_source_files, load_document
+from knowledge.ranking import FusionWeights
 
 COLLECTION_PREFIX = "policybot-v"
 Progress = Callable[[str, int, int], None]
@@ -46,6 +57,7 @@ class IngestReport:
     seconds: float = 0.0
     embedded: int = 0
     collection: str | None = None
+    calibrated: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -102,8 +114,14 @@ def ingest(
     sources: Sequence[Path],
     *,
     progress: Progress = _no_progress,
+    weights: FusionWeights | None = None,
 ) -> IngestReport:
-    """Bring the index in line with ``sources``; see the module docstring for the guarantees."""
+    """Bring the index in line with ``sources``; see the module docstring for the guarantees.
+
+    A new collection is calibrated (``knowledge.calibration``) before the pointer moves to
+    it; an unchanged one is recalibrated only when its stored rule is missing or stale.
+    """
+    weights = weights or FusionWeights()
     started = time.perf_counter()
     report = IngestReport()
     loaded, failed_paths = load_chunks(sources, report, progress)
@@ -116,7 +134,7 @@ def ingest(
         and pointer.get("dimension") == embedder.dimension
     )
     old = client.get_collection(str(pointer["collection"])) if pointer and same_model else None
-    old_hashes, old_paths = _stored_hashes(old)
+    old_hashes, old_paths, old_headings = _stored_hashes(old)
 
     kept_from_failed = {cid for cid, path in old_paths.items() if path in failed_paths}
     new_ids = {chunk.id for chunk, _ in chunks}
@@ -127,8 +145,14 @@ def ingest(
     report.removed = len(set(old_hashes) - new_ids - kept_from_failed)
     report.unchanged = len(unchanged)
 
-    if pointer is not None and same_model and not to_embed and not report.removed:
+    if pointer is not None and old is not None and not to_embed and not report.removed:
         report.collection = str(pointer["collection"])
+        stored = Calibration.loads(str(pointer.get(CALIBRATION_KEY, "")))
+        expected = calibration_digest(probe_sets(), old_headings, ranker_name(weights))
+        if stored is None or stored.digest != expected:
+            calibration = calibrate_collection(old, pointer, embedder, weights)
+            write_pointer(client, {**pointer, CALIBRATION_KEY: calibration.dumps()})
+            report.calibrated = True
         report.seconds = time.perf_counter() - started
         return report
 
@@ -146,15 +170,19 @@ def ingest(
     except BaseException:
         client.delete_collection(name)
         raise
-    write_pointer(
-        client,
-        {
-            "collection": name,
-            "model": embedder.name,
-            "dimension": embedder.dimension,
-            "built": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-    )
+    new_pointer: dict[str, Any] = {
+        "collection": name,
+        "model": embedder.name,
+        "dimension": embedder.dimension,
+        "built": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    try:
+        calibration = calibrate_collection(collection, new_pointer, embedder, weights)
+    except BaseException:
+        client.delete_collection(name)
+        raise
+    write_pointer(client, {**new_pointer, CALIBRATION_KEY: calibration.dumps()})
+    report.calibrated = True
     # The previous version stays until the next ingest: other processes may still be reading
     # it for the few seconds before they notice the new pointer.
     previous = str(pointer["collection"]) if pointer else name
@@ -175,14 +203,16 @@ def _unique(chunks: Iterable[tuple[Chunk, str]]) -> list[tuple[Chunk, str]]:
     return unique
 
 
-def _stored_hashes(collection: Any) -> tuple[dict[str, str], dict[str, str]]:
+def _stored_hashes(collection: Any) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Content hash and file path by chunk id, and the section headings, of a collection."""
     if collection is None:
-        return {}, {}
+        return {}, {}, []
     records = collection.get(where={"granularity": SECTION}, include=["metadatas"])
     rows = list(zip(records["ids"], records["metadatas"], strict=True))
     hashes = {rid: str(meta["content_hash"]) for rid, meta in rows}
     paths = {rid: str(meta.get("path", "")) for rid, meta in rows}
-    return hashes, paths
+    headings = [str(meta["section"] or meta["document"]) for _, meta in rows]
+    return hashes, paths, headings
 
 
 def _batches(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -26,6 +26,11 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _NUMBERED_HEADING = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+([A-Z][^\n]{1,90})$")
 
 
+# A line that starts a list item ("- ", "* ", "1. ", "(a) ", "[ ] ") or a table row ("| ").
+_LINE_ITEM = re.compile(r"^(?:[-*+•]\s|\d{1,3}[.)]\s|\([a-z0-9]{1,4}\)\s|\[[ xX]\]\s|\|)")
+_TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?$")
+
+
 def load_document(path: Path, root: Path) -> Document:
     """Load one file. ``root`` is the source folder; ``source`` is the path relative to it."""
     suffix = path.suffix.lower()
@@ -151,8 +156,22 @@ def _merge_same_path(sections: Iterable[Section]) -> Iterator[Section]:
 
 
 def _normalise_whitespace(text: str) -> str:
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
-    return "\n\n".join(p for p in paragraphs if p)
+    """One line per paragraph, except that list items and table rows keep a line each, so
+    that each can be retrieved and quoted as a unit of its own."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text):
+        lines: list[str] = []
+        for line in block.splitlines():
+            words = " ".join(line.split())
+            if not words or _TABLE_RULE.match(words):
+                continue
+            if lines and not _LINE_ITEM.match(words):
+                lines[-1] = f"{lines[-1]} {words}"
+            else:
+                lines.append(words)
+        if lines:
+            paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
 
 
 def _load_markdown(path: Path, relative: str) -> Document:

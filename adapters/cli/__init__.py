@@ -18,10 +18,12 @@ from adapters.cli import (
     ask,
     coverage,
     db,
+    doctor,
     gaps,
     ingest,
     privacy,
     serve,
+    slack,
     teams,
     tickets,
     users,
@@ -30,7 +32,20 @@ from bot.errors import ConfigurationError, PolicyBotError
 from bot.settings import Settings
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
-COMMAND_MODULES = [ingest, ask, serve, users, coverage, tickets, gaps, db, teams, privacy]
+COMMAND_MODULES = [
+    ingest,
+    ask,
+    serve,
+    users,
+    coverage,
+    tickets,
+    gaps,
+    db,
+    teams,
+    privacy,
+    doctor,
+    slack,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

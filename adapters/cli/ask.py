@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 from adapters.cli.ingest import add_index_option, settings_for
 from bot.answering.engine import Engine, build_engine
 from bot.answering.evaluation import evaluate, load_cases, threshold_sweep
+from bot.answering.language_eval import load_twin_cases, twin_metrics
 from bot.assistant import Assistant
+from bot.errors import ConfigurationError
 from bot.models import Answer, Status
 from bot.settings import Settings
 
@@ -29,7 +32,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chat.set_defaults(handler=handle_chat)
 
     ev = subparsers.add_parser("eval", help="measure retrieval and refusal on a question set")
-    ev.add_argument("file", type=Path, help="JSONL: {q, gold:[...]} or {q, kind: out}")
+    ev.add_argument("file", type=Path, nargs="?", help="JSONL: {q, gold:[...]} or {q, kind: out}")
+    ev.add_argument(
+        "--source",
+        type=Path,
+        metavar="DIR",
+        help="evaluate on this policy folder (its corpus/ and questions.jsonl, or FILE) in an "
+        "index of its own",
+    )
+    ev.add_argument(
+        "--pool",
+        type=Path,
+        metavar="DIR",
+        help="evaluate on every policy folder in DIR and the bundled corpus: a row per corpus "
+        "and their macro average",
+    )
     add_index_option(ev)
     ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     ev.add_argument("--sweep", action="store_true", help="also show refusal rates per threshold")
@@ -89,16 +106,61 @@ def handle_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def handle_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.source is not None or args.pool is not None:
+        return handle_corpus_eval(args, settings)
+    if args.file is None:
+        raise ConfigurationError("give a question file, --source DIR or --pool DIR")
     cases = load_cases(args.file)
     engine = ready_engine(args, settings)
     report = evaluate(engine.answerer, cases)
-    metrics = report.metrics()
-    if args.json:
-        print(json.dumps(metrics))
-    else:
-        for key, value in metrics.items():
-            print(f"{key:>14}: {value}")
+    metrics = {**report.metrics(), "rule": engine.answerer.rule_in_force()}
+    # A Chinese set with English twins adds "languages": both figures for the same questions,
+    # and the rule Chinese questions are decided by.
+    languages = twin_metrics(engine.answerer, load_twin_cases(args.file))
+    if languages:
+        metrics["languages"] = languages
+        metrics["rule_zh"] = engine.answerer.rule_in_force("zh")
+    print_metrics(metrics, as_json=args.json)
     if args.sweep:
         for row in threshold_sweep(report, [t / 100 for t in range(20, 80, 2)]):
             print(json.dumps(row), file=sys.stderr)
+    return 0
+
+
+def print_metrics(metrics: dict[str, object], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(metrics, ensure_ascii=False), flush=True)
+    else:
+        for key, value in metrics.items():
+            print(f"{key:>14}: {value}", flush=True)
+        print(flush=True)
+
+
+def handle_corpus_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Each corpus in an index of its own: under --index DIR (kept, so a rerun embeds nothing)
+    or in a temporary folder removed afterwards."""
+    from bot.answering.corpora import (
+        corpus_from_folder,
+        evaluate_corpus,
+        macro_average,
+        pool_corpora,
+    )
+    from knowledge.embedding import SentenceTransformerEmbedder
+
+    if args.pool is not None:
+        if args.source is not None or args.file is not None:
+            raise ConfigurationError("--pool takes no question file and no --source")
+        corpora = pool_corpora(args.pool)
+    else:
+        corpora = [corpus_from_folder(args.source, args.file)]
+    embedder = SentenceTransformerEmbedder(settings.embedding_model)
+    with tempfile.TemporaryDirectory(prefix="policybot-eval-") as scratch:
+        root = args.index if args.index is not None else Path(scratch)
+        rows = []
+        for corpus in corpora:
+            row = evaluate_corpus(corpus, settings, embedder=embedder, index_dir=root / corpus.name)
+            rows.append(row)
+            print_metrics(row, as_json=args.json)
+    if args.pool is not None:
+        print_metrics(macro_average(rows), as_json=args.json)
     return 0

@@ -12,6 +12,7 @@ import argparse
 import json
 
 from bot.handoff.outbox import pending_count
+from bot.privacy.retention import purge_with
 from bot.settings import Settings
 from bot.store import connect, open_store
 from bot.store.migrate import current_revision, head_revision, upgrade
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         handler=handle_status
     )
     commands.add_parser(
-        "prune", help="delete expired claims, answers and notifications"
+        "prune", help="run the retention purge now (the server runs it daily)"
     ).set_defaults(handler=handle_prune)
 
 
@@ -67,7 +68,7 @@ def handle_status(args: argparse.Namespace, settings: Settings) -> int:
 def handle_prune(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings)
     try:
-        print(json.dumps(store.prune()))
+        print(json.dumps(purge_with(store, settings)))
     finally:
         store.close()
     return 0

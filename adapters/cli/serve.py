@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import partial
+from typing import Any
 
 from aiohttp import web
 
@@ -17,10 +18,13 @@ from adapters.slack.settings import SlackSettings
 from adapters.web import setup as web_console
 from bot.answering.engine import build_engine
 from bot.assembly import build_assistant
+from bot.handoff.outbox import OutboxRelay
 from bot.privacy.retention import purge_daily
 from bot.settings import Settings
 from bot.store import Store, open_store
 from knowledge.embedding import Embedder
+
+DELIVERY_INTERVAL_SECONDS = 15.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,13 +68,13 @@ def build_context(settings: Settings, *, embedder: Embedder | None = None) -> Se
     return context
 
 
-def retention_task(
-    store: Store, settings: Settings
+def background(
+    work: Callable[[], Coroutine[Any, Any, None]],
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """An aiohttp cleanup context running the retention purge daily while the app runs."""
+    """An aiohttp cleanup context running ``work`` while the app runs, cancelled at exit."""
 
     async def run(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(purge_daily(store, settings))
+        task = asyncio.create_task(work())
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -79,10 +83,24 @@ def retention_task(
     return run
 
 
+def retention_task(
+    store: Store, settings: Settings
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The retention purge, daily while the app runs."""
+    return background(partial(purge_daily, store, settings))
+
+
+def delivery_task(relay: OutboxRelay) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The outbox loop: notifications a request could not deliver are retried here, by the
+    server process whichever adapters it serves."""
+    return background(partial(relay.run, interval=DELIVERY_INTERVAL_SECONDS))
+
+
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     configure_server_logging(settings.log_level)
     context = build_context(settings)
     app = create_app(context, enabled_adapters(settings))
     app.cleanup_ctx.append(retention_task(context.assistant.store, settings))
+    app.cleanup_ctx.append(delivery_task(context.assistant.deliveries))
     web.run_app(app, host=args.host, port=args.port, print=None, access_log_class=AccessLogger)
     return 0

@@ -51,6 +51,11 @@ class TeamsSettings(BaseSettings):
         validation_alias=AliasChoices("POLICYBOT_TEAMS_SERVICE_URL"),
         description="Bot Connector URL for proactive posts to the configured support channel.",
     )
+    login_url: str = Field(
+        default="https://login.microsoftonline.com",
+        validation_alias=AliasChoices("POLICYBOT_TEAMS_LOGIN_URL"),
+        description="Microsoft identity platform where `policybot doctor` asks for a token.",
+    )
 
     _split_admins = field_validator("admins", mode="before")(comma_separated)
 

@@ -6,6 +6,8 @@ exact ``serviceUrl`` and tenant only on an incoming activity, so the first activ
 from the configured channel (the bot being added to it, a mention, a Claim) refines the
 reference. Anything set or learnt at run time is kept in ``DATA_DIR/teams/`` so a restart
 keeps it; only a channel the admin named is ever used, never whichever team added the bot.
+The environment variable wins: a channel learnt or set in chat is used while it is the
+configured one (it carries the exact serviceUrl), or when none is configured.
 """
 
 from __future__ import annotations
@@ -37,14 +39,17 @@ class SupportChannel:
 
     def reference(self) -> ConversationReference | None:
         """A reference that posts a new thread in the support channel, or None if unset."""
+        configured = self.settings.support_conversation
         if self.path.exists():
-            return deserialize_reference(self.path.read_text(encoding="utf-8"))
-        if self.settings.support_conversation:
+            stored = deserialize_reference(self.path.read_text(encoding="utf-8"))
+            if not configured or channel_id(stored.conversation.id) == channel_id(configured):
+                return stored
+        if configured:
             return ConversationReference(
                 channel_id="msteams",
                 service_url=self.settings.service_url,
                 conversation=ConversationAccount(
-                    id=self.settings.support_conversation,
+                    id=configured,
                     is_group=True,
                     conversation_type="channel",
                     tenant_id=self.settings.app_tenant_id,

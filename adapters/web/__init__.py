@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from adapters.server import ServerContext
-from adapters.web import admin, chat, signin, support
+from adapters.web import admin, chat, oidc, signin, staff_pages, support
 from adapters.web.accounts import AccountStore
 from adapters.web.activity import ActivityLog
 from adapters.web.console import CONSOLE_KEY, PREFIX, Console
-from adapters.web.handoff import WebNotifier, handoff_services, ticket_gauge
+from adapters.web.handoff import WebNotifier, ticket_gauge
 from adapters.web.ingestion import IngestJobs
+from adapters.web.oidc_settings import OidcSettings
 from adapters.web.render import make_environment
 from adapters.web.security import MIDDLEWARES
 from adapters.web.settings import WebSettings
@@ -30,9 +31,13 @@ TICKETS_GAUGE = "policybot_tickets"
 
 
 def setup(
-    app: web.Application, context: ServerContext, *, settings: WebSettings | None = None
+    app: web.Application,
+    context: ServerContext,
+    *,
+    settings: WebSettings | None = None,
+    sso: OidcSettings | None = None,
 ) -> None:
-    services = handoff_services(app, context)
+    services = context.assistant.handoff_services
     services.notifiers.register(WebNotifier())
     accounts = AccountStore(services.store.engine)
     activity = ActivityLog(services.store.engine)
@@ -54,6 +59,8 @@ def setup(
     signin.add_routes(sub)
     support.add_routes(sub)
     admin.add_routes(sub)
+    staff_pages.add_routes(sub)
+    oidc.add_routes(sub, sso or OidcSettings(), accounts)
     sub.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
     app.add_subapp(PREFIX, sub)
 
@@ -68,7 +75,7 @@ def setup(
                 activity.record_question, platform=message.platform, status=reply.status.value
             )
 
-    context.extras.setdefault("question_observers", []).append(record_question)
+    context.assistant.observers.append(record_question)
 
     async def database_reachable() -> None:
         def probe() -> None:

@@ -129,7 +129,7 @@ class AccountStore:
             self.hasher.verify(stored, password[:MAX_PASSWORD_CHARS])
         except (VerificationError, InvalidHashError):
             return None
-        if row is None:
+        if row is None or row.disabled_at is not None:
             return None
         if self.hasher.check_needs_rehash(stored):
             with self.engine.begin() as conn:
@@ -165,7 +165,10 @@ class AccountStore:
                 schema.sessions.c.expires_at,
             )
             .join(schema.users, schema.users.c.id == schema.sessions.c.user_id)
-            .where(schema.sessions.c.token_hash == _sha256(token))
+            .where(
+                schema.sessions.c.token_hash == _sha256(token),
+                schema.users.c.disabled_at.is_(None),
+            )
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()

@@ -10,11 +10,11 @@ from aiohttp import web
 from adapters.server import ServerContext
 from adapters.web.accounts import AccountStore, Role, User
 from adapters.web.activity import ActivityLog
-from adapters.web.handoff import HandoffServices
 from adapters.web.ingestion import IngestJobs
 from adapters.web.settings import WebSettings
 from bot.handoff.desk import SupportDesk
 from bot.handoff.outbox import OutboxRelay
+from bot.handoff.services import HandoffServices
 from bot.handoff.submissions import Handoff
 
 PREFIX = "/console"
@@ -33,7 +33,7 @@ class Console:
 
     @property
     def handoff(self) -> Handoff:
-        return self.services.handoff
+        return self.services.submissions
 
     @property
     def desk(self) -> SupportDesk:

@@ -24,6 +24,8 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("disabled_at", UTCDateTime()),
+    sa.Column("sso_subject", sa.String(64), unique=True),
 )
 
 sessions = sa.Table(
@@ -71,4 +73,15 @@ ingest_runs = sa.Table(
     sa.Column("actor", sa.String(64)),
     sa.Column("report", sa.JSON),
     sa.Column("error", sa.Text),
+)
+
+account_events = sa.Table(
+    "console_account_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("account", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("detail", sa.String(255)),
 )

@@ -39,7 +39,7 @@ CONTENT_SECURITY_POLICY = (
 def required_role(path: str, settings: WebSettings) -> Role | None:
     """The role a console path needs; None when anyone may open it."""
     relative = path[len(PREFIX) :] or "/"
-    if relative.startswith("/static/") or relative in {"/signin", "/signout"}:
+    if relative.startswith(("/static/", "/signin/")) or relative in {"/signin", "/signout"}:
         return None
     if relative == "/admin" or relative.startswith("/admin/"):
         return Role.ADMIN

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from adapters.web.accounts import Role, User
 from adapters.web.console import PREFIX, console_of, visit_of
+from adapters.web.oidc_settings import sign_in_options
 from adapters.web.render import render
 from adapters.web.security import SESSION_COOKIE, set_cookie
 
@@ -35,12 +36,19 @@ def safe_next(target: str | None, user: User | None) -> str:
 
 async def signin_page(request: web.Request) -> web.Response:
     return await render(
-        request, "signin.html", title="Sign in", next=request.query.get("next", ""), error=None
+        request,
+        "signin.html",
+        title="Sign in",
+        next=request.query.get("next", ""),
+        error=None,
+        **sign_in_options(request),
     )
 
 
 async def signin(request: web.Request) -> web.StreamResponse:
     console = console_of(request)
+    if not sign_in_options(request)["local_sign_in"]:
+        raise web.HTTPForbidden(text="Local accounts are switched off: use single sign-on.")
     form = await request.post()
     name = str(form.get("name", "")).strip()[:64]
     password = str(form.get("password", ""))
@@ -73,6 +81,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
             title="Sign in",
             next=target,
             error=f"Too many failed sign-ins. Try again in {minutes} minutes.",
+            **sign_in_options(request),
         )
         response.headers["Retry-After"] = str(int(window.total_seconds()))
         return response
@@ -85,6 +94,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
             title="Sign in",
             next=target,
             error="Wrong name or password.",
+            **sign_in_options(request),
         )
     lifetime = timedelta(hours=console.settings.session_hours)
     token = await asyncio.to_thread(accounts.start_session, user, lifetime=lifetime)

@@ -6,8 +6,11 @@ import logging
 import time
 
 from bot.answering.compose import Composer, ExtractiveComposer
+from bot.answering.reply_language import NOT_FOUND_TEXT_ZH, source_note
 from bot.errors import ComposerError
 from bot.models import Answer, Citation, Status
+from knowledge.calibration import DecisionRule
+from knowledge.crosslingual import CHINESE, detect_language
 from knowledge.index import Hit, KnowledgeIndex
 
 log = logging.getLogger(__name__)
@@ -27,7 +30,7 @@ class Answerer:
         self,
         index: KnowledgeIndex,
         *,
-        threshold: float,
+        threshold: float | None = None,
         max_citations: int = 3,
         composer: Composer | None = None,
     ) -> None:
@@ -37,19 +40,34 @@ class Answerer:
         self.extractive = ExtractiveComposer()
         self.composer = composer or self.extractive
 
+    def decision_rule(self, language: str = "en") -> DecisionRule | None:
+        """The not-found rule in force: the explicit threshold setting if one is given, else
+        the rule calibrated on the index for the question's language (None: empty index)."""
+        if self.threshold is not None:
+            return DecisionRule(language=language, threshold=self.threshold, origin="setting")
+        return self.index.decision_rule(language)
+
+    def rule_in_force(self, language: str = "en") -> dict[str, object] | None:
+        """The rule as plain data, as ``policybot eval`` and the admin page show it."""
+        rule = self.decision_rule(language)
+        return rule.as_json() if rule else None
+
     def answer(self, question: str) -> Answer:
         started = time.perf_counter()
+        language = detect_language(question)
         hits = self.index.search(question, limit=max(5, self.max_citations))
-        if not hits or hits[0].score < self.threshold:
+        rule = self.decision_rule(language) if hits else None
+        if not hits or rule is None or not rule.answers(hits[0].score):
             return Answer(
                 question=question,
                 status=Status.NOT_FOUND,
-                text=NOT_FOUND_TEXT,
+                text=NOT_FOUND_TEXT_ZH if language == CHINESE else NOT_FOUND_TEXT,
                 citations=(),
                 latency_ms=(time.perf_counter() - started) * 1000,
                 suggestions=tuple(_topic(hit) for hit in hits[:2]),
+                language=language,
             )
-        floor = max(self.threshold, hits[0].score - CITATION_MARGIN)
+        floor = max(rule.threshold, hits[0].score - CITATION_MARGIN)
         passages = [hit for hit in hits if hit.score >= floor][: self.max_citations]
         try:
             composition = self.composer.compose(question, passages)
@@ -69,13 +87,15 @@ class Answerer:
             )
             for n, hit in enumerate(passages, start=1)
         )
+        note = source_note(language, [hit.chunk.section for hit in passages])
         return Answer(
             question=question,
             status=Status.ANSWERED,
-            text=composition.text,
+            text=f"{note}\n\n{composition.text}" if note else composition.text,
             citations=citations,
             latency_ms=(time.perf_counter() - started) * 1000,
             composer=composition.composer,
+            language=language,
         )
 
 

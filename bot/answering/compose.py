@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import ComposerError
+from knowledge.chunking import split_sentences
 from knowledge.index import Hit
 from knowledge.lexical import tokenize
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
+_ITEM = re.compile(r"^(?:[-*+•]\s+|\d{1,3}[.)]\s+|\([a-z0-9]{1,4}\)\s+|\[[ xX]\]\s+|\|)")
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,12 @@ class Composer(ABC):
 
 
 class ExtractiveComposer(Composer):
-    """Quotes the sentences of the retrieved sections that best answer the question."""
+    """Quotes the sentences of the retrieved sections that best answer the question.
+
+    The first sentence is the best answer of the best section; a list item or table row is
+    quoted whole with the sentence that introduces it, so "the following are prohibited:"
+    is never cut from the items it introduces.
+    """
 
     name = "extractive"
 
@@ -56,9 +63,67 @@ class ExtractiveComposer(Composer):
             take = 2 if n == 1 else 1
             for sentence, _ in ranked[:take]:
                 if len(picked) < self.max_sentences:
-                    picked.append((n, sentence))
+                    picked.append((n, quotable(sentence, hit.chunk.text)))
         text = " ".join(f"{_as_statement(sentence)} [{n}]" for n, sentence in picked)
         return Composition(text=text, composer=self.name)
+
+
+def quotable(sentence: str, section_text: str) -> str:
+    """The sentence as it should be quoted: a list item or table row with its lead-in, and a
+    lead-in ("You must never:") with the first item it introduces."""
+    lines = section_text.splitlines()
+    position = next((i for i, line in enumerate(lines) if sentence in line), None)
+    if not is_item(sentence):
+        following = lines[position + 1 : position + 2] if position is not None else []
+        if sentence.endswith(":") and following and is_item(following[0]):
+            return f"{sentence} {as_item_text(following[0])}"
+        return sentence
+    if sentence.startswith("|"):
+        return table_row(sentence, lines[:position] if position is not None else [])
+    lead = next(
+        (
+            line
+            for line in reversed(lines[:position] if position is not None else [])
+            if line.strip() and not is_item(line)
+        ),
+        "",
+    )
+    item = as_item_text(sentence)
+    if not lead:
+        return item
+    lead_sentence = split_sentences(lead)[-1]
+    joiner = " " if lead_sentence.endswith(":") else ": "
+    return f"{lead_sentence.rstrip('.')}{joiner}{item}"
+
+
+def table_row(row: str, above: list[str]) -> str:
+    """A table row with each cell named by its column header: "Label: Secret; AI use: No"."""
+    header = row
+    for line in reversed(above):
+        if not line.startswith("|"):
+            break
+        header = line
+    cells, names = _cells(row), _cells(header)
+    if header == row or len(names) != len(cells):
+        return as_item_text(row)
+    return "; ".join(f"{name}: {cell}" for name, cell in zip(names, cells, strict=True))
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def is_item(text: str) -> bool:
+    return bool(_ITEM.match(text.strip()))
+
+
+def as_item_text(item: str) -> str:
+    """ "- Do this" -> "Do this"; "| SECRET | Not permitted |" -> "SECRET: Not permitted"."""
+    item = item.strip()
+    if item.startswith("|"):
+        cells = [cell.strip() for cell in item.strip("|").split("|") if cell.strip()]
+        return " – ".join(cells[:1] + [", ".join(cells[1:])]) if len(cells) > 1 else "".join(cells)
+    return _ITEM.sub("", item, count=1).strip()
 
 
 def _overlap(terms: set[str], sentence: str) -> float:

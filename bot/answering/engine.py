@@ -45,7 +45,11 @@ class Engine:
     ) -> IngestReport:
         kwargs = {"progress": progress} if progress else {}
         report = ingest(
-            self.index.client, self.embedder, sources or self.settings.sources, **kwargs
+            self.index.client,
+            self.embedder,
+            sources or self.settings.sources,
+            weights=self.index.weights,
+            **kwargs,
         )
         self.index.refresh()
         return report
@@ -82,6 +86,11 @@ def build_engine(
     # The client first: an unreachable Chroma server fails before seconds of model loading.
     client = make_client(index_dir=settings.resolved_index_dir, chroma_url=settings.chroma_url)
     embedder = embedder or SentenceTransformerEmbedder(settings.embedding_model)
+    if settings.embedding_languages:
+        # Wins over the model card; ingest's calibration reads the embedder's languages too.
+        embedder.languages = frozenset(
+            code.strip().lower() for code in settings.embedding_languages.split(",")
+        )
     index = KnowledgeIndex(client, embedder)
     answerer = Answerer(
         index,

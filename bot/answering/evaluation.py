@@ -11,7 +11,6 @@ from pathlib import Path
 from bot.answering.answer import Answerer
 from bot.errors import ConfigurationError
 from bot.models import Status
-from knowledge.documents import SECTION_SEPARATOR
 
 
 @dataclass(frozen=True)
@@ -104,10 +103,15 @@ def load_cases(path: Path) -> list[Case]:
     return cases
 
 
-def matches(section: str, gold: Sequence[str]) -> bool:
-    """A gold label names a section by its full path or by its own (last) heading."""
-    last = section.split(SECTION_SEPARATOR)[-1]
-    return any(g in (section, last) for g in gold)
+def matches(section: str, gold: Sequence[str], *, document: str = "") -> bool:
+    """A gold label matches a citation when it is a case-insensitive part of its section path.
+
+    This is the evaluation pool's rule (``../shared/eval-pool/README.md``): a label may give
+    the full path, the section's own heading or just its number ("G-DH-01"). Text before a
+    document's first heading has an empty path and is named by the document's title.
+    """
+    name = (section or document).casefold()
+    return bool(name) and any(g.casefold() in name for g in gold if g)
 
 
 def evaluate(answerer: Answerer, cases: Sequence[Case], *, depth: int = 10) -> EvalReport:
@@ -115,7 +119,11 @@ def evaluate(answerer: Answerer, cases: Sequence[Case], *, depth: int = 10) -> E
     for case in cases:
         hits = answerer.index.search(case.question, limit=depth)
         rank = next(
-            (i for i, hit in enumerate(hits, start=1) if matches(hit.chunk.section, case.gold)),
+            (
+                i
+                for i, hit in enumerate(hits, start=1)
+                if matches(hit.chunk.section, case.gold, document=hit.chunk.document)
+            ),
             None,
         )
         answer = answerer.answer(case.question)

@@ -1,9 +1,11 @@
 """Retention: what the bot keeps about conversations and tickets is deleted when it expires.
 
 Periods come from :class:`bot.settings.Settings` (``POLICYBOT_RETENTION_CONVERSATION_DAYS``,
-``POLICYBOT_RETENTION_CLOSED_TICKET_DAYS``). :func:`purge` is what ``policybot privacy purge``
-and the server's daily task run; each call is idempotent, so several server processes may
-run it at once. Open and claimed tickets are never purged, however old.
+``POLICYBOT_RETENTION_CLOSED_TICKET_DAYS``). :func:`purge` is the one purge: ``policybot
+privacy purge``, ``policybot db prune`` and the server's daily task run it; each call is
+idempotent, so several server processes may run it at once. Open and claimed tickets are
+never purged, however old. It also forgets the bookkeeping that only matters for a while:
+platform delivery claims and finished notifications.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot.handoff.outbox import MAX_ATTEMPTS
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.schema import (
@@ -24,6 +27,7 @@ from bot.store.schema import (
     CommentRow,
     ConversationRow,
     OutboxRow,
+    ProcessedEventRow,
     QuestionLogRow,
     RatingRow,
     TicketCardRow,
@@ -33,6 +37,11 @@ from bot.store.schema import (
 )
 
 log = logging.getLogger(__name__)
+
+# Slack retries within minutes and Teams within 15 seconds: two days is ample.
+DELIVERY_CLAIM_DAYS = 2
+# A delivered (or given-up) notification is kept a month for support questions.
+FINISHED_NOTIFICATION_DAYS = 30
 
 BATCH = 500
 DAY_SECONDS = 24 * 60 * 60
@@ -107,6 +116,26 @@ def purge(
             session,
             sa.delete(RatingRow).where(
                 RatingRow.ticket_id.is_(None), RatingRow.created_at < conversations
+            ),
+        )
+        counts["deliveries"] = deleted_count(
+            session,
+            sa.delete(ProcessedEventRow).where(
+                ProcessedEventRow.claimed_at < now - timedelta(days=DELIVERY_CLAIM_DAYS)
+            ),
+        )
+        finished = now - timedelta(days=FINISHED_NOTIFICATION_DAYS)
+        counts["notifications"] = deleted_count(
+            session,
+            sa.delete(OutboxRow).where(
+                sa.or_(
+                    OutboxRow.delivered_at < finished,
+                    sa.and_(
+                        OutboxRow.delivered_at.is_(None),
+                        OutboxRow.attempts >= MAX_ATTEMPTS,
+                        OutboxRow.created_at < finished,
+                    ),
+                )
             ),
         )
         closed = session.scalars(

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,9 +24,6 @@ from bot.errors import StoreError
 from bot.settings import Settings
 from bot.store import migrate
 from bot.store.schema import (
-    AnswerRow,
-    ConversationRow,
-    OutboxRow,
     ProcessedEventRow,
     ReferenceCounterRow,
     TicketCardRow,
@@ -161,38 +158,6 @@ class Store:
             .returning(table.c["last"])
         )
         return int(session.execute(statement).scalar_one())
-
-    def prune(
-        self,
-        *,
-        now: datetime | None = None,
-        deliveries: timedelta = timedelta(days=2),
-        answers: timedelta = timedelta(days=90),
-        outbox: timedelta = timedelta(days=30),
-    ) -> dict[str, int]:
-        """Delete what is only kept for a while: delivery claims (platforms stop retrying
-        within minutes), answers older than the feedback window, finished notifications and
-        expired conversations. Tickets, ratings and the audit trail are never pruned.
-        """
-        now = now or datetime.now(UTC)
-        removed = {}
-        with self.transaction() as session:
-            for name, statement in (
-                (
-                    "deliveries",
-                    sa.delete(ProcessedEventRow).where(
-                        ProcessedEventRow.claimed_at < now - deliveries
-                    ),
-                ),
-                ("answers", sa.delete(AnswerRow).where(AnswerRow.created_at < now - answers)),
-                ("notifications", sa.delete(OutboxRow).where(OutboxRow.created_at < now - outbox)),
-                (
-                    "conversations",
-                    sa.delete(ConversationRow).where(ConversationRow.expires_at < now),
-                ),
-            ):
-                removed[name] = cast("sa.CursorResult[Any]", session.execute(statement)).rowcount
-        return removed
 
     def close(self) -> None:
         self.engine.dispose()

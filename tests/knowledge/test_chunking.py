@@ -1,3 +1,5 @@
+import pytest
+
 from knowledge.chunking import chunk_document, split_sentences
 from knowledge.documents import Document, Section
 
@@ -49,3 +51,50 @@ def test_repeated_heading_paths_get_distinct_ids() -> None:
 def test_split_sentences_keeps_numbers_and_merges_fragments() -> None:
     sentences = split_sentences("Keep prompts 30 days. See s. 4.3 too. OK. Report within 2 hours!")
     assert sentences == ("Keep prompts 30 days.", "See s. 4.3 too. OK.", "Report within 2 hours!")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Offices close when Typhoon Signal No. 8 is hoisted. Staff then work from home.",
+            (
+                "Offices close when Typhoon Signal No. 8 is hoisted.",
+                "Staff then work from home.",
+            ),
+        ),
+        (
+            "Use an approved tool, e.g. Copilot, for drafts. Never paste identity card numbers.",
+            (
+                "Use an approved tool, e.g. Copilot, for drafts.",
+                "Never paste identity card numbers.",
+            ),
+        ),
+        (
+            "Transfers are limited under s. 33 of Cap. 486 once in force. Check before sending.",
+            (
+                "Transfers are limited under s. 33 of Cap. 486 once in force.",
+                "Check before sending.",
+            ),
+        ),
+    ],
+)
+def test_split_sentences_knows_abbreviations_and_numbering(
+    text: str, expected: tuple[str, ...]
+) -> None:
+    assert split_sentences(text) == expected
+
+
+def test_list_items_and_table_rows_are_sentences_of_their_own() -> None:
+    text = (
+        "Never put these into a prompt:\n- customer account numbers\n- staff home addresses\n\n"
+        "| Label | Use with AI |\n| Public | Allowed |\n| Secret | Not allowed |"
+    )
+    assert split_sentences(text) == (
+        "Never put these into a prompt:",
+        "- customer account numbers",
+        "- staff home addresses",
+        "| Label | Use with AI |",
+        "| Public | Allowed |",
+        "| Secret | Not allowed |",
+    )

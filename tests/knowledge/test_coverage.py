@@ -211,7 +211,7 @@ def test_report_json_has_the_documented_shape(
             assert set(evidence) == {"document", "section", "version", "score"}
     tools = next(row for row in data["items"] if row["id"] == "scope.tools")
     assert "2. Permitted tools › 2.1 Approved AI tools" in [e["section"] for e in tools["evidence"]]
-    assert {e["version"] for e in tools["evidence"]} == {"2.0"}
+    assert {e["version"] for e in tools["evidence"]} == {"2.1"}
     assert data["policy_documents"][0]["reason"] == "front matter says kind: policy"
 
 
@@ -226,7 +226,7 @@ def test_table_names_status_evidence_and_hint(
     assert "[1] 2. Permitted tools › 2.1 Approved AI tools" in table
     assert "Checked as the organisation's policy (1):\n  [1] Harbourview Trading Limited" in table
     assert (
-        ", version 2.0 (https://example.com/policies/genai): front matter says kind: policy"
+        ", version 2.1 (https://example.com/policies/genai): front matter says kind: policy"
         in table
     )
 

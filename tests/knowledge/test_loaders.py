@@ -118,3 +118,17 @@ def test_unreadable_files_raise_with_a_reason(
     path.write_bytes(content)
     with pytest.raises(DocumentError, match=reason):
         load_document(path, tmp_path)
+
+
+def test_markdown_list_items_and_table_rows_keep_a_line_each(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "rules.md",
+        "# Rules\n\n## Data\n\nNever share:\n- passwords or\n  access tokens\n- home addresses\n\n"
+        "| Label | AI use |\n|---|---|\n| Public | Allowed |\n| Secret | Not allowed |\n",
+    )
+    section = load_document(path, tmp_path).sections[-1]
+    assert section.text == (
+        "Never share:\n- passwords or access tokens\n- home addresses\n\n"
+        "| Label | AI use |\n| Public | Allowed |\n| Secret | Not allowed |"
+    )

@@ -154,7 +154,7 @@ def test_db_upgrade_status_and_prune(
     seed(cli_settings)
     status = json.loads(run(capsys, "db", "status")[1])
     assert status["revision"] == status["head"] and status["pending_notifications"] == 2
-    assert set(json.loads(run(capsys, "db", "prune")[1])) == {
+    assert set(json.loads(run(capsys, "db", "prune")[1])) >= {
         "deliveries", "answers", "notifications", "conversations",
     }  # fmt: skip
 

@@ -48,6 +48,18 @@ class FakeSlackApi:
     host: str = "127.0.0.1"
     calls: list[Call] = field(default_factory=list)
     acks: list[dict[str, Any]] = field(default_factory=list)
+    # What ``x-oauth-scopes`` reports for the token (Slack sends it on every Web API answer).
+    scopes: tuple[str, ...] = (
+        "app_mentions:read",
+        "assistant:write",
+        "channels:read",
+        "chat:write",
+        "commands",
+        "groups:read",
+        "im:history",
+    )
+    # conversations.info: channel id -> (name, whether the bot is a member); others not found.
+    channels: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, list[Failure]] = defaultdict(list)
@@ -145,7 +157,9 @@ class FakeSlackApi:
             return web.json_response(
                 {"ok": False, "error": failure.error}, status=failure.status, headers=headers
             )
-        return web.json_response(self._answer(method, args))
+        return web.json_response(
+            self._answer(method, args), headers={"x-oauth-scopes": ",".join(self.scopes)}
+        )
 
     def _next_ts(self) -> str:
         return f"1760000000.{next(self._ts):06d}"
@@ -188,6 +202,15 @@ class FakeSlackApi:
             view = dict(args.get("view") or {})
             view.update({"id": "V" + uuid.uuid4().hex[:10].upper(), "team_id": TEAM_ID})
             return {"ok": True, "view": view}
+        if method == "conversations.info":
+            known = self.channels.get(str(args.get("channel")))
+            if known is None:
+                return {"ok": False, "error": "channel_not_found"}
+            name, member = known
+            return {
+                "ok": True,
+                "channel": {"id": args["channel"], "name": name, "is_member": member},
+            }
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://{self.host}:{self.port}/link"}
         return {"ok": True}

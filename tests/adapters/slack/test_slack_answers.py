@@ -51,7 +51,7 @@ async def test_dm_question_gets_a_threaded_answer_with_citations_and_feedback(
     sources = block(blocks, "sources")["text"]["text"].splitlines()
     assert sources[0] == "*Sources*"
     assert sources[1].startswith("*[1]* Harbourview Trading Limited")
-    assert "version 2.0" in sources[1] and "<https://example.com/policies/genai|link>" in sources[1]
+    assert "version 2.1" in sources[1] and "<https://example.com/policies/genai|link>" in sources[1]
     feedback = block(blocks, "feedback")["elements"][0]
     assert feedback["type"] == "feedback_buttons"
     assert feedback["action_id"] == render.FEEDBACK

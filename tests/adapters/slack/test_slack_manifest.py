@@ -24,8 +24,10 @@ def test_manifest_subscribes_to_the_events_the_app_answers() -> None:
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == [
         "app_mentions:read",
         "assistant:write",
+        "channels:read",
         "chat:write",
         "commands",
+        "groups:read",
         "im:history",
     ]
     urls = {

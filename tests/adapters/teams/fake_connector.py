@@ -50,6 +50,10 @@ class Call:
 class FakeConnector:
     calls: list[Call] = field(default_factory=list)
     failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    # The Microsoft identity platform's token endpoint (``/{tenant}/oauth2/v2.0/token``):
+    # app id -> client secret it accepts; every request is kept in ``token_requests``.
+    app_secrets: dict[str, str] = field(default_factory=dict)
+    token_requests: list[dict[str, str]] = field(default_factory=list)
     server: TestServer | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -62,6 +66,7 @@ class FakeConnector:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/v3/conversations/{tail:.*}", self._handle)
+        app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
 
@@ -90,6 +95,32 @@ class FakeConnector:
             self.calls.append(Call(request.method, conversation_id, activity_id, body, returned))
             self._changed.notify_all()
         return web.json_response({"id": returned})
+
+    async def _token(self, request: web.Request) -> web.Response:
+        """Client credentials as the identity platform answers them (invalid_client, ...)."""
+        form = {key: str(value) for key, value in (await request.post()).items()}
+        self.token_requests.append({**form, "tenant": request.match_info["tenant"]})
+        client_id = form.get("client_id", "")
+        if client_id not in self.app_secrets:
+            return web.json_response(
+                {
+                    "error": "unauthorized_client",
+                    "error_description": f"AADSTS700016: Application with identifier "
+                    f"'{client_id}' was not found in the directory.",
+                },
+                status=400,
+            )
+        if form.get("client_secret") != self.app_secrets[client_id]:
+            return web.json_response(
+                {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                },
+                status=401,
+            )
+        return web.json_response(
+            {"token_type": "Bearer", "expires_in": 3599, "access_token": "fake-" + client_id}
+        )
 
     def sent(self, kind: str | None = "message") -> list[Call]:
         """Activities the bot sent (POSTs), optionally of one type."""

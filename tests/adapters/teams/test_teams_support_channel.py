@@ -56,3 +56,13 @@ def test_configured_channel_learns_the_service_url_from_its_first_activity(tmp_p
     again = SupportChannel(settings, tmp_path).reference()
     assert again.service_url == "https://smba.trafficmanager.net/apac/"
     assert again.conversation.id == CHANNEL
+
+
+def test_a_configured_channel_wins_over_one_set_in_chat_before(tmp_path):
+    earlier = SupportChannel(TeamsSettings(_env_file=None), tmp_path)
+    earlier.set_from(Activity().deserialize(activity("channel_mention")))
+    assert earlier.reference().conversation.id == CHANNEL
+
+    other = "19:0a1b2c3d4e5f60718293a4b5c6d7e8f9@thread.tacv2"
+    settings = TeamsSettings(_env_file=None, support_conversation=other, app_tenant_id="t-1")
+    assert SupportChannel(settings, tmp_path).reference().conversation.id == other

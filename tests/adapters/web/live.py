@@ -37,7 +37,7 @@ class LiveServer:
         self.loop.close()
 
 
-def start_live_server(app: web.Application, context: ServerContext) -> LiveServer:
+def start_live_server(app: web.Application, context: ServerContext, *, port: int = 0) -> LiveServer:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="console-server", daemon=True)
     thread.start()
@@ -45,9 +45,9 @@ def start_live_server(app: web.Application, context: ServerContext) -> LiveServe
 
     async def start() -> int:
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         return int(runner.addresses[0][1])
 
-    port = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=60)
-    return LiveServer(f"http://127.0.0.1:{port}", context, loop, runner, thread)
+    bound = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=60)
+    return LiveServer(f"http://127.0.0.1:{bound}", context, loop, runner, thread)

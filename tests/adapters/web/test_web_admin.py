@@ -21,7 +21,7 @@ QUESTION = "Can I use Otter.ai to transcribe meetings?"
 
 def edited_policy(sources: Path) -> bytes:
     text = (sources / "example-genai-policy.md").read_text(encoding="utf-8")
-    text = text.replace('version: "2.0"', 'version: "2.1"', 1)
+    text = text.replace('version: "2.1"', 'version: "2.2"', 1)
     marker = "## 3. "
     position = text.index(marker)
     return (text[:position] + OTTER_SECTION.lstrip("\n") + "\n" + text[position:]).encode()
@@ -85,7 +85,7 @@ async def test_uploading_an_edited_policy_changes_the_next_answer(admin):
 
     page = await (await admin.client.get("/console/admin")).text()
     row = re.search(r"<tr>\s*<td>Harbourview.*?</tr>", page, re.S).group(0)
-    assert '<td class="nowrap">2.1</td>' in row and '<td class="nowrap">2025-10-01</td>' in row
+    assert '<td class="nowrap">2.2</td>' in row and '<td class="nowrap">2025-10-01</td>' in row
     assert "(upload by ada)" in page
 
 

@@ -117,7 +117,10 @@ def test_users_add_and_list(tmp_path, monkeypatch, capsys):
     assert main(["users", "add", "bob", "--role", "admin"]) == 2
     assert "at least 10 characters" in capsys.readouterr().err
     assert main(["users", "list", "--json"]) == 0
-    assert capsys.readouterr().out.splitlines() == ['{"name": "sam", "role": "support"}']
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert listed == [
+        {"name": "sam", "role": "support", "disabled": False, "single_sign_on": False}
+    ]
     store = AccountStore(open_store(Settings(data_dir=tmp_path / "data", _env_file=None)).engine)
     assert store.authenticate("sam", "a-long-enough-password").role is Role.SUPPORT
 

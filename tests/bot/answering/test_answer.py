@@ -23,7 +23,7 @@ def test_hkid_question_is_answered_from_the_personal_data_sections(engine: Engin
     top = answer.citations[0]
     assert top.document.startswith("Harbourview Trading Limited")
     assert top.section.startswith("4. Information you may put into AI tools › ")
-    assert top.version == "2.0"
+    assert top.version == "2.1"
     assert top.source == "https://example.com/policies/genai"
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert markers and markers <= {c.n for c in answer.citations}

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.errors import StoreError
+from bot.privacy.retention import purge
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.store.migrate import current_revision, head_revision
@@ -87,8 +88,12 @@ def test_the_audit_trail_cannot_be_rewritten(store: Store, handoff, reporter) ->
             c.execute(sa.text(statement))
 
 
-def test_prune_forgets_deliveries_after_the_retry_window(store: Store) -> None:
+def test_the_purge_forgets_deliveries_after_the_retry_window(store: Store) -> None:
+    def purge_at(days: int) -> dict[str, int]:
+        now = datetime.now(UTC) + timedelta(days=days)
+        return purge(store, conversation_days=90, closed_ticket_days=365, now=now)
+
     assert store.claim_delivery("slack", "a") and store.claim_delivery("slack", "b")
-    assert store.prune(now=datetime.now(UTC) + timedelta(days=1))["deliveries"] == 0
-    assert store.prune(now=datetime.now(UTC) + timedelta(days=3))["deliveries"] == 2
+    assert purge_at(1)["deliveries"] == 0
+    assert purge_at(3)["deliveries"] == 2
     assert store.claim_delivery("slack", "a") is True

@@ -1,0 +1,57 @@
+"""The extractive answer quotes whole list items and table rows with their lead-in."""
+
+from __future__ import annotations
+
+from bot.answering.compose import ExtractiveComposer, as_item_text, quotable
+from knowledge.index import ChunkRecord, Hit
+
+SECTION = (
+    "Keep customer data out of prompts.\n\n"
+    "You must never enter the following into an AI tool:\n"
+    "- customer account numbers\n"
+    "- staff home addresses\n\n"
+    "| Label | AI use |\n| Public | Allowed |\n| Secret | Not allowed |"
+)
+
+
+def hit(best: tuple[tuple[str, float], ...]) -> Hit:
+    chunk = ChunkRecord(
+        id="c1",
+        document="Rules",
+        section="2. Data",
+        version=None,
+        source="rules.md",
+        text=SECTION,
+        location=None,
+        kind="policy",
+        content_hash="h",
+        path="rules.md",
+    )
+    return Hit(chunk=chunk, score=0.9, dense=0.5, sentence=0.6, lexical=0.4, best_sentences=best)
+
+
+def test_a_list_item_is_quoted_with_its_lead_in() -> None:
+    assert quotable("- staff home addresses", SECTION) == (
+        "You must never enter the following into an AI tool: staff home addresses"
+    )
+
+
+def test_a_lead_in_is_quoted_with_its_first_item() -> None:
+    assert quotable("You must never enter the following into an AI tool:", SECTION) == (
+        "You must never enter the following into an AI tool: customer account numbers"
+    )
+
+
+def test_a_table_row_is_quoted_whole_and_readable() -> None:
+    assert as_item_text("| Secret | Not allowed |") == "Secret – Not allowed"
+    assert quotable("| Secret | Not allowed |", SECTION) == "Label: Secret; AI use: Not allowed"
+
+
+def test_the_best_sentence_comes_first_with_its_marker() -> None:
+    composition = ExtractiveComposer().compose(
+        "can I put a customer's account number into the chatbot",
+        [hit((("- customer account numbers", 0.7), ("Keep customer data out of prompts.", 0.5)))],
+    )
+    assert composition.text.startswith(
+        "You must never enter the following into an AI tool: customer account numbers. [1]"
+    )

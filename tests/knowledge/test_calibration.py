@@ -1,0 +1,152 @@
+"""The not-found rule is calibrated on each index at ingest, stored once and read everywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.answering.answer import Answerer
+from bot.answering.engine import build_engine
+from bot.models import Status
+from bot.settings import Settings
+from knowledge.calibration import (
+    DEFAULT_LANGUAGE,
+    Calibration,
+    DecisionRule,
+    ProbeSet,
+    calibrate,
+    decide_threshold,
+    heading_topic,
+    probe_sets,
+    question_language,
+)
+from knowledge.embedding import Embedder
+from knowledge.index import CALIBRATION_KEY, KnowledgeIndex, make_client, read_pointer
+from tests.corpus import write_corpus
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path) / "corpus"
+
+
+def settings_for(tmp_path: Path, corpus: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=tmp_path / "data", sources=[corpus], _env_file=None, **overrides)
+
+
+def test_the_shipped_probes_are_a_few_hundred_english_questions() -> None:
+    sets = probe_sets()
+    assert sets[0].language == DEFAULT_LANGUAGE
+    assert len(sets[0].off_topic) >= 250
+    assert all("{topic}" in t for t in sets[0].templates)
+
+
+def test_threshold_sits_above_most_off_topic_scores_but_below_in_scope_probes() -> None:
+    off = np.linspace(0.0, 1.0, 101)
+    assert decide_threshold(off, np.array([]), quantile=0.9) == pytest.approx(0.9)
+    inside = np.full(50, 0.5)
+    assert decide_threshold(off, inside, quantile=0.9) == pytest.approx(0.5)
+
+
+def test_rules_are_per_language_and_fall_back_to_the_default() -> None:
+    sets = [
+        ProbeSet("en", ("what is for lunch",), ("about {topic}",)),
+        ProbeSet("zh", ("今天午餐吃什麼",), ("{topic}",)),
+    ]
+    calibration = calibrate(
+        lambda questions: np.array(
+            [0.1 if "lunch" in q or "午餐" in q else 0.7 for q in questions]
+        ),
+        ["1. Approved tools", "2. Customer information"],
+        ranker="test",
+        sets=sets,
+    )
+    assert set(calibration.rules) == {"en", "zh"}
+    assert calibration.rule_for("fr") == calibration.rules["en"]
+    loaded = Calibration.loads(calibration.dumps())
+    assert loaded == calibration
+    assert Calibration.loads("not json") is None
+
+
+def test_question_language_and_heading_topic() -> None:
+    assert question_language("我可以用ChatGPT嗎?") == "zh"
+    assert question_language("can I use ChatGPT?") == "en"
+    assert heading_topic("4. Input › 4.3 Personal data") == "personal data"
+    assert heading_topic("G-DH-01: Data handling") == "data handling"
+
+
+def test_ingest_stores_the_rule_and_a_fresh_process_reads_the_same_one(
+    tmp_path: Path, corpus: Path, embedder: Embedder
+) -> None:
+    engine = build_engine(settings_for(tmp_path, corpus), embedder=embedder)
+    assert engine.ingest().calibrated
+    pointer = read_pointer(engine.index.client)
+    assert pointer is not None
+    stored = Calibration.loads(pointer[CALIBRATION_KEY])
+    assert stored is not None
+    rule = stored.rule_for("en")
+    assert rule.origin == "calibrated"
+    assert rule.evidence["off_topic"]["count"] >= 250 and rule.evidence["in_scope"]["count"] >= 5
+
+    # Another client on the same folder (as another process would open it) uses that rule.
+    other = KnowledgeIndex(
+        make_client(index_dir=tmp_path / "data" / "index", chroma_url=None), embedder
+    )
+    assert other.decision_rule("en") == rule
+    assert engine.answerer.decision_rule("en") == rule
+
+    # An unchanged folder re-ingests without writing anything, the rule included.
+    again = engine.ingest()
+    assert not again.calibrated and again.embedded == 0
+    assert read_pointer(engine.index.client) == pointer
+
+
+def test_calibrated_rule_answers_the_policy_and_refuses_the_rest(
+    tmp_path: Path, corpus: Path, embedder: Embedder
+) -> None:
+    engine = build_engine(settings_for(tmp_path, corpus), embedder=embedder)
+    engine.ingest()
+    answered = engine.answerer.answer("can I paste a client's account number into the chatbot")
+    assert answered.status is Status.ANSWERED
+    assert answered.citations[0].section == "2. Customer information"
+    refused = engine.answerer.answer("how many days of annual leave do I get")
+    assert refused.status is Status.NOT_FOUND
+
+
+def test_a_stale_rule_is_recalibrated_by_the_next_ingest(
+    tmp_path: Path, corpus: Path, embedder: Embedder
+) -> None:
+    engine = build_engine(settings_for(tmp_path, corpus), embedder=embedder)
+    engine.ingest()
+    pointer = read_pointer(engine.index.client)
+    assert pointer is not None
+    from knowledge.index import write_pointer
+
+    write_pointer(engine.index.client, {**pointer, CALIBRATION_KEY: "{}"})
+    report = engine.ingest()
+    assert report.calibrated and report.embedded == 0
+    restored = read_pointer(engine.index.client)
+    assert restored is not None and restored[CALIBRATION_KEY] == pointer[CALIBRATION_KEY]
+
+
+def test_the_threshold_setting_overrides_the_calibrated_rule(
+    tmp_path: Path, corpus: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLICYBOT_ANSWER_THRESHOLD", "0.99")
+    settings = Settings(data_dir=tmp_path / "data", sources=[corpus], _env_file=None)
+    assert settings.answer_threshold == 0.99
+    engine = build_engine(settings, embedder=embedder)
+    engine.ingest()
+    rule = engine.answerer.decision_rule("en")
+    assert rule == DecisionRule(language="en", threshold=0.99, origin="setting")
+    answer = engine.answerer.answer("can I paste a client's account number into the chatbot")
+    assert answer.status is Status.NOT_FOUND
+    calibrated = Answerer(engine.index)
+    assert calibrated.decision_rule("en").origin == "calibrated"  # type: ignore[union-attr]
+    assert calibrated.answer("can I paste a client's account number into the chatbot").status is (
+        Status.ANSWERED
+    )
+    assert json.loads(json.dumps(calibrated.rule_in_force()))["origin"] == "calibrated"
