@@ -36,4 +36,9 @@ def build_assistant(
         embedder=getattr(engine, "embedder", None),
         clock=clock,
     )
-    return Assistant(engine.answerer, handoff=handoff, max_chars=settings.ticket_field_max_chars)
+    return Assistant(
+        engine.answerer,
+        handoff=handoff,
+        max_chars=settings.ticket_field_max_chars,
+        zone=settings.zone,
+    )

@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, tzinfo
 from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import replies
 from bot.errors import ConfigurationError, InvalidInput
 from bot.handoff.desk import SupportDesk
-from bot.handoff.incident import FIELDS_BY_NAME, INCIDENT_FORM, ConversationKey, Draft
+from bot.handoff.incident import INCIDENT_FORM, ConversationKey, Draft
 from bot.handoff.keys import asker_key, message_key
 from bot.handoff.lifecycle import SupportQueue
 from bot.handoff.outbox import Notifiers, OutboxRelay
@@ -38,6 +39,8 @@ from bot.handoff.ports import Reporter
 from bot.handoff.services import HandoffServices
 from bot.handoff.submissions import Handoff
 from bot.handoff.tickets import AnswerRecord, Escalation, GeneralFeedback, IncidentReport, Rating
+from bot.history import ChatHistory
+from bot.incident_dialogue import IncidentDialogue
 from bot.intents import Route, classify
 from bot.limits import MAX_MESSAGE_CHARS, MAX_QUESTION_CHARS
 from bot.models import Answer, Message, Reply
@@ -69,10 +72,12 @@ class Assistant:
         *,
         handoff: HandoffServices | None = None,
         max_chars: int = MAX_QUESTION_CHARS,
+        zone: tzinfo = UTC,
     ) -> None:
         self.answerer = answerer
         self.services = handoff
         self.max_chars = max_chars
+        self.zone = zone
         self.privacy_notice = PrivacyNotice(answerer.answer)
         self.observers: list[QuestionObserver] = []
         self._deliveries: set[asyncio.Task[int]] = set()
@@ -87,6 +92,21 @@ class Assistant:
                 "bot.assembly.build_assistant to reach the hand-off service"
             )
         return self.services
+
+    @property
+    def dialogue(self) -> IncidentDialogue:
+        return IncidentDialogue(
+            self.handoff_services.conversations,
+            aside=self._route_plain,
+            file=self._file_draft,
+            max_chars=self.max_chars,
+            zone=self.zone,
+            clock=self.handoff_services.conversations.clock,
+        )
+
+    @property
+    def history(self) -> ChatHistory:
+        return self.handoff_services.history
 
     @property
     def store(self) -> Store:
@@ -140,13 +160,23 @@ class Assistant:
         key = ConversationKey.of(message)
         draft = await self._draft(key)
         if draft is not None:
-            return await self._continue_incident(message, key, draft)
+            return await self.dialogue.reply(message, key, draft)
+        intent = classify(message.text)
+        if intent.route is Route.INCIDENT:
+            return await self._start_incident(message, key, intent.text)
+        return await self._route_plain(message)
+
+    async def _route_plain(self, message: Message) -> Reply:
+        """Every route but starting a report: also how a message in the middle of a report
+        that isn't an answer (a question, "my tickets") is handled."""
         intent = classify(message.text)
         reporter = Reporter.of(message)
         if intent.route is Route.CANCEL:
             return Reply(text=replies.NOTHING_TO_CANCEL)
-        if intent.route is Route.INCIDENT:
-            return await self._start_incident(message, key, intent.text)
+        if intent.route is Route.GREETING:
+            return replies.greeting()
+        if intent.route is Route.THANKS:
+            return Reply(text=replies.YOU_ARE_WELCOME)
         if intent.route is Route.FEEDBACK:
             if not intent.text:
                 return Reply(text=replies.FEEDBACK_HINT)
@@ -235,7 +265,7 @@ class Assistant:
         self._deliver_soon()
         if receipt.ticket is None:
             return Reply(text=replies.THANKS_FOR_RATING)
-        return replies.rating_passed_on(receipt.ticket.reference)
+        return replace(replies.rating_passed_on(receipt.ticket.reference), answer_id=answer_id)
 
     async def ask_person(
         self,
@@ -275,6 +305,16 @@ class Assistant:
         await asyncio.to_thread(
             self.handoff.link_answer, answer_id, platform=platform, message_ref=message_ref
         )
+
+    async def unfinished_report(self, message: Message) -> Reply | None:
+        """The person's unfinished report offered back ("continue or discard?"), for an
+        adapter whose session starts (a page load, ``policybot chat``); None if there is none.
+        ``message`` says whose conversation (its text is ignored)."""
+        return await self.dialogue.offer(ConversationKey.of(message))
+
+    async def report_in_progress(self, message: Message) -> bool:
+        """Whether this person has a report open in this conversation."""
+        return await self._draft(ConversationKey.of(message)) is not None
 
     async def flush_notifications(self) -> None:
         """Wait for the background deliveries started so far (tests, shutdown)."""
@@ -334,37 +374,15 @@ class Assistant:
         return replies.escalated(submitted.ticket.reference)
 
     async def _start_incident(self, message: Message, key: ConversationKey, opening: str) -> Reply:
-        draft = Draft.start(opening)
-        await asyncio.to_thread(self.handoff_services.conversations.save, key, draft)
-        first = FIELDS_BY_NAME[draft.awaiting or "what_happened"].question
-        return Reply(text=replies.incident_intro(first))
+        return await self.dialogue.start(key, opening)
 
-    async def _continue_incident(
-        self, message: Message, key: ConversationKey, draft: Draft
-    ) -> Reply:
-        conversations = self.handoff_services.conversations
-        if classify(message.text).route is Route.CANCEL:
-            await asyncio.to_thread(conversations.clear, key)
-            return Reply(text=replies.INCIDENT_CANCELLED)
-        asked = FIELDS_BY_NAME[draft.awaiting or "what_happened"]
-        text = message.text.strip()
-        if not text:
-            return Reply(text=replies.not_caught(asked.question))
-        if len(text) > self.max_chars:
-            return Reply(text=replies.too_long(len(text), self.max_chars, asked.question))
-        draft = draft.answer(text)
-        if not draft.complete:
-            await asyncio.to_thread(conversations.save, key, draft)
-            return Reply(text=FIELDS_BY_NAME[draft.awaiting or ""].question)
+    async def _file_draft(self, message: Message, draft: Draft) -> Reply:
         report = IncidentReport(
             reporter=Reporter.of(message),
             idempotency_key=message_key("incident", message),
             **dict(draft.values),
         )
-        reply = await self._report(report)
-        if not reply.field_errors:
-            await asyncio.to_thread(conversations.clear, key)
-        return reply
+        return await self._report(report)
 
     async def _report(self, report: IncidentReport) -> Reply:
         try:

@@ -22,6 +22,8 @@ class Route(StrEnum):
     ASK_PERSON = "ask_person"
     RATE = "rate"
     MY_TICKETS = "my_tickets"
+    GREETING = "greeting"
+    THANKS = "thanks"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,17 @@ _SEP = r"(?:\s*[:\-–—,.!]\s*|\s+|$)"
 _CANCEL = re.compile(
     r"^(?:cancel|stop|abort|quit|never\s?mind|forget it)(?: (?:it|that|this|the report))?"
     r"\s*[.!]*$",
+    re.I,
+)
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|hiya|howdy|yo|good (?:morning|afternoon|evening|day)|morning|hallo"
+    r"|你好|哈囉|早晨)(?: there| all| everyone| bot| policybot)?\s*[.!,:)]*\s*$",
+    re.I,
+)
+_THANKS = re.compile(
+    r"^(?:(?:ok(?:ay)?|great|perfect|cool|got it|brilliant|awesome|nice)[,!.]?\s*)?"
+    r"(?:thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you so much|多謝|谢谢|唔該)"
+    r"(?: (?:so much|a lot|very much|again|for (?:the|your) help|for that))?\s*[.!:)]*\s*$",
     re.I,
 )
 _FEEDBACK = re.compile(rf"^(?:general\s+)?feedback{_SEP}(?P<rest>.*)$", re.I | re.S)
@@ -121,6 +134,10 @@ def classify(text: str) -> Intent:
     stripped = text.strip()
     if _CANCEL.match(stripped):
         return Intent(Route.CANCEL)
+    if _GREETING.match(stripped):
+        return Intent(Route.GREETING)
+    if _THANKS.match(stripped):
+        return Intent(Route.THANKS)
     for pattern, route in ((_FEEDBACK, Route.FEEDBACK), (_ASK_PERSON, Route.ASK_PERSON)):
         if match := pattern.match(stripped):
             return Intent(route, match["rest"].strip())

@@ -21,6 +21,23 @@ class Action(StrEnum):
     FEEDBACK = "feedback"
     REPORT_INCIDENT = "report_incident"
     ASK_PERSON = "ask_person"
+    # Steps of the incident conversation: each is a button that says its command for the
+    # person (see ``COMMANDS``), so a click and a typed word take the same path.
+    CANCEL_REPORT = "cancel_report"
+    SEND_REPORT = "send_report"
+    EDIT_REPORT = "edit_report"
+    CONTINUE_REPORT = "continue_report"
+    DISCARD_REPORT = "discard_report"
+
+
+# What a step button shows, and the message it sends on the person's behalf.
+COMMANDS: dict[Action, tuple[str, str]] = {
+    Action.SEND_REPORT: ("Send the report", "send"),
+    Action.EDIT_REPORT: ("Edit an answer", "edit"),
+    Action.CONTINUE_REPORT: ("Continue the report", "continue"),
+    Action.DISCARD_REPORT: ("Discard it", "discard"),
+    Action.CANCEL_REPORT: ("Cancel", "cancel"),
+}
 
 
 @dataclass(frozen=True)
@@ -116,5 +133,10 @@ class Reply:
     field_errors: dict[str, str] = field(default_factory=dict, hash=False)
     # Types of the personal identifiers removed from the message (e.g. ("HKID", "PHONE")).
     privacy: tuple[str, ...] = ()
+    # Where an unfinished conversation stands, shown apart from the text on every platform,
+    # e.g. "Reporting an AI incident · step 2 of 7" (None outside a conversation).
+    progress: str | None = None
+    # Suggested questions the person can send with one click (a greeting offers them).
+    starters: tuple[str, ...] = ()
     # The language of the message answered ("en" or "zh"), for labels a renderer may translate.
     language: str = "en"

@@ -6,10 +6,14 @@ so a change of tone or language touches one file and no control flow.
 
 from __future__ import annotations
 
+import re
+
 from bot.errors import InvalidInput
 from bot.handoff.incident import FIELDS_BY_NAME, INCIDENT_FORM
 from bot.handoff.tickets import Ticket, TicketState
 from bot.models import Action, Answer, Citation, Reply, Status
+
+_MARKER = re.compile(r"\[(\d{1,2})\]")
 
 NOTHING_TO_CANCEL = "There is nothing to cancel. Ask me anything about the GenAI policy."
 FEEDBACK_HINT = (
@@ -40,13 +44,20 @@ def answer_reply(answer: Answer, *, answer_id: str | None = None) -> Reply:
         )
     return Reply(
         text=answer.text,
-        citations=answer.citations,
+        citations=cited_only(answer.text, answer.citations),
         ai_generated=True,
         status=answer.status,
         actions=(Action.FEEDBACK, Action.REPORT_INCIDENT, Action.ASK_PERSON),
         answer_id=answer_id,
         language=answer.language,
     )
+
+
+def cited_only(text: str, citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
+    """The citations the text points to with its ``[n]`` markers: a passage the answer
+    doesn't use is not listed as a source. Text without markers keeps them all."""
+    used = {int(n) for n in _MARKER.findall(text)}
+    return tuple(c for c in citations if c.n in used) if used else citations
 
 
 def incident_intro(first_question: str) -> str:
@@ -57,14 +68,57 @@ def incident_intro(first_question: str) -> str:
     )
 
 
-def not_caught(question: str) -> str:
-    return f"I didn't catch that. {question}"
+NOT_CAUGHT = "I didn't catch that."
+NOT_CAUGHT_REVIEW = "I didn't catch that: send the report, edit an answer, or cancel."
+WHICH_ANSWER = 'Which answer would you like to change? Say "edit" and its number, e.g. "edit 3".'
+BACK_TO_REPORT = "Back to your incident report:"
+REVIEW_REMINDER = "Your incident report is waiting above: send it, edit an answer, or cancel."
+REVIEW_PROGRESS = "Reporting an AI incident · review before sending"
+OFFER_PROGRESS = "Unfinished AI incident report"
+STARTERS: tuple[str, ...] = (
+    "Can I use ChatGPT for work?",
+    "Can I paste customer data into an AI tool?",
+    "What do I do if an AI tool leaked personal data?",
+    "What does the PCPD say about using generative AI?",
+)
+GREETING = (
+    "Hello! I answer questions about our GenAI policy and the PCPD's guidance, citing the "
+    "sections I use. You can also report an AI incident or ask for a person. Try one of these:"
+)
+YOU_ARE_WELCOME = (
+    'You\'re welcome. Ask me anything else about the GenAI policy, or say "report incident" '
+    "if something has gone wrong with an AI tool."
+)
 
 
-def too_long(length: int, limit: int, question: str) -> str:
+def incident_progress(step: int | None, total: int) -> str:
+    """Where the report stands, e.g. "Reporting an AI incident · step 2 of 7"."""
+    return f"Reporting an AI incident · step {step or 1} of {total}"
+
+
+def incident_review(rows: list[tuple[str, str]]) -> str:
+    """What will be filed, numbered so "edit 3" can name an answer."""
+    lines = [f"{n}. {label}: {value or '(not given)'}" for n, (label, value) in enumerate(rows, 1)]
     return (
-        f"That is {length:,} characters; please keep it under {limit:,} and try again. {question}"
+        "Here is what I'll send to the AI Support Team:\n\n"
+        + "\n".join(lines)
+        + '\n\nSend it, edit an answer (e.g. "edit 3"), or cancel.'
     )
+
+
+def unfinished_report(moment: str) -> str:
+    return (
+        f"You have an unfinished incident report from {moment}: continue or discard? "
+        "Nothing has been sent yet."
+    )
+
+
+def greeting() -> Reply:
+    return Reply(text=GREETING, starters=STARTERS)
+
+
+def too_long(length: int, limit: int) -> str:
+    return f"That is {length:,} characters; please keep it under {limit:,} and try again."
 
 
 def incident_reply(ticket: Ticket, policy: Answer, *, ack_hours: float) -> Reply:
@@ -91,10 +145,10 @@ def incident_reply(ticket: Ticket, policy: Answer, *, ack_hours: float) -> Reply
 
 
 def rating_passed_on(reference: str) -> Reply:
+    """The text names no button: where "Ask a person" is offered, the reply carries it."""
     return Reply(
         text=f"Thanks for telling me. I've passed this to the support team as "
-        f"{reference} so the answer can be improved. If you need an answer "
-        "now, choose Ask a person.",
+        f"{reference} so the answer can be improved.",
         actions=(Action.ASK_PERSON,),
         reference=reference,
     )

@@ -8,10 +8,13 @@ settings, not here.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "knowledge" / "sources"
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -32,7 +35,9 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default=Path(".policybot"), description="Index and SQLite file.")
-    sources: list[Path] = Field(default_factory=lambda: [BUNDLED_SOURCES])
+    # NoDecode: the value is read by ``_split_sources`` (":"-separated or a JSON list), not
+    # parsed as JSON first, which made the documented "/a:/b" form fail with a traceback.
+    sources: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [BUNDLED_SOURCES])
     index_dir: Path | None = Field(default=None, description="Defaults to DATA_DIR/index.")
     chroma_url: str | None = Field(default=None, description="Chroma server, e.g. http://h:8000")
     database_url: str | None = Field(default=None, description="Defaults to SQLite in DATA_DIR.")
@@ -75,12 +80,54 @@ class Settings(BaseSettings):
         default=365, ge=1, description="Resolved tickets (with their trail) are deleted after."
     )
 
+    timezone: str = Field(
+        default="Asia/Hong_Kong",
+        description="The organisation's time zone (IANA name): times shown to people use it.",
+    )
+
     @field_validator("sources", mode="before")
     @classmethod
     def _split_sources(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part for part in value.split(":") if part]
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parts = json.loads(text)
+            except ValueError as exc:
+                raise ValueError(
+                    f"POLICYBOT_SOURCES looks like a JSON list but is not valid JSON ({exc}); "
+                    'write folders separated by ":" (/policies:/more) or a JSON list '
+                    '(["/policies", "/more"])'
+                ) from None
+            if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+                raise ValueError(
+                    'POLICYBOT_SOURCES as JSON must be a list of folder paths, e.g. ["/policies"]'
+                )
+            return [p for p in parts if p.strip()]
+        if not text or text.startswith(("{", '"')):
+            raise ValueError(
+                f"POLICYBOT_SOURCES={value!r} is not a list of folders: write them separated "
+                'by ":" (/policies:/more) or as a JSON list (["/policies", "/more"])'
+            )
+        return [part for part in text.split(":") if part.strip()]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"POLICYBOT_TIMEZONE={value!r} is not a time zone this machine knows: use an "
+                "IANA name such as Asia/Hong_Kong or Europe/London (install tzdata if none work)"
+            ) from None
         return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The organisation's time zone, for showing times to people."""
+        return ZoneInfo(self.timezone)
 
     @property
     def resolved_index_dir(self) -> Path:

@@ -98,8 +98,10 @@ def handle_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def handle_chat(args: argparse.Namespace, settings: Settings) -> int:
     # Through Assistant.handle, so the terminal reaches incidents, feedback and hand-offs too.
+    from adapters.cli.chat import quiet_start_up
     from adapters.cli.chat import run as run_chat
 
+    quiet_start_up()
     return run_chat(ready_engine(args, settings))
 
 

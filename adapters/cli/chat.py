@@ -4,12 +4,18 @@ So the terminal reaches every route the other adapters do (questions, incident r
 feedback, "ask a person"), as platform ``cli`` with your login name as the user. Updates on
 your tickets (claimed, resolved) are shown between turns: the terminal's notifier delivers
 to its own user only and leaves support-channel posts to the server.
+
+A conversation in the terminal reads like one: start-up log lines (migrations, the index)
+stay out of the way, replies wrap at word boundaries, a report in progress shows where it
+stands, an empty line never drops a report silently, and a report left last time is
+offered back ("continue or discard?") when the session starts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import sys
 import textwrap
 import uuid
@@ -17,7 +23,7 @@ from collections.abc import Callable
 
 from bot.assembly import build_assistant
 from bot.handoff.ports import Notifier, Reporter
-from bot.models import Action, Message, Reply
+from bot.models import COMMANDS, Action, Message, Reply
 
 PLATFORM = "cli"
 CONVERSATION = "terminal"
@@ -26,6 +32,14 @@ ACTION_HINTS = {
     Action.REPORT_INCIDENT: '"report incident"',
     Action.ASK_PERSON: '"ask a person"',
 }
+
+WIDTH = 88
+# Start-up detail that belongs in a server's log, not between a person and their answer.
+QUIET_LOGGERS = ("alembic", "bot.store")
+LEAVE_REPORT = (
+    'Your incident report is not sent yet. Type your answer, "cancel" to drop it, or '
+    "press Enter again to leave it for now (I'll offer it back next time)."
+)
 
 Write = Callable[[str], None]
 
@@ -43,23 +57,58 @@ class TerminalNotifier(Notifier):
         """Never called: the terminal is not registered as a support channel."""
 
 
+def wrap(text: str) -> str:
+    """Each line wrapped at word boundaries (list lines and paragraphs kept apart); a word
+    longer than the width, such as a link, is left whole rather than cut."""
+    return "\n".join(
+        textwrap.fill(line, width=WIDTH, break_long_words=False, break_on_hyphens=False)
+        if line.strip()
+        else ""
+        for line in text.split("\n")
+    )
+
+
 def format_reply(reply: Reply) -> str:
-    paragraphs = [textwrap.fill(p, width=88) for p in reply.text.split("\n\n")]
-    lines = ["\n\n".join(paragraphs)]
+    lines = []
+    if reply.progress:
+        lines.append(f"[{reply.progress}]")
+    lines.append(wrap(reply.text))
+    for starter in reply.starters:
+        lines.append(f"  • {starter}")
     if reply.citations:
         lines.append("")
         for c in reply.citations:
             version = f", version {c.version}" if c.version else ""
-            lines.append(f"[{c.n}] {c.document} › {c.section}{version} ({c.source})")
+            lines.append(wrap(f"[{c.n}] {c.document} › {c.section}{version} ({c.source})"))
     hints = [ACTION_HINTS[a] for a in reply.actions if a in ACTION_HINTS]
+    hints += [f'"{COMMANDS[a][1]}"' for a in reply.actions if a in COMMANDS]
     if hints:
         lines.append(f"(say {', '.join(hints)})")
     return "\n".join(lines)
 
 
+def quiet_start_up() -> None:
+    """Keep migration and index start-up lines off the terminal (warnings still show)."""
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
 def run(engine: object, *, read: Callable[[str], str] = input, write: Write = print) -> int:
-    """Chat until an empty line or end of input; returns the exit code."""
+    """Chat until an empty line (twice, with a report open) or end of input; returns the
+    exit code."""
     return asyncio.run(_session(engine, read, write))
+
+
+def _message(user: str, text: str) -> Message:
+    return Message(
+        text=text,
+        user_id=user,
+        platform=PLATFORM,
+        conversation_id=CONVERSATION,
+        message_id=uuid.uuid4().hex,
+    )
 
 
 async def _session(engine: object, read: Callable[[str], str], write: Write) -> int:
@@ -71,22 +120,26 @@ async def _session(engine: object, read: Callable[[str], str], write: Write) -> 
         "An empty line or Ctrl-D ends the session.",
         file=sys.stderr,
     )
+    leaving = False
     try:
+        offer = await assistant.unfinished_report(_message(user, ""))
+        if offer is not None:
+            write(format_reply(offer))
+            write("")
         while True:
             try:
                 text = await asyncio.to_thread(read, "you> ")
             except EOFError:
                 break
             if not text.strip():
-                break
-            message = Message(
-                text=text,
-                user_id=user,
-                platform=PLATFORM,
-                conversation_id=CONVERSATION,
-                message_id=uuid.uuid4().hex,
-            )
-            reply = await assistant.handle(message)
+                if leaving or not await assistant.report_in_progress(_message(user, "")):
+                    break
+                leaving = True
+                write(wrap(LEAVE_REPORT))
+                write("")
+                continue
+            leaving = False
+            reply = await assistant.handle(_message(user, text))
             write(format_reply(reply))
             write("")
             await assistant.flush_notifications()

@@ -152,4 +152,5 @@ def build_app(
     questions.register(bolt, runtime)
     commands.register(bolt, runtime)
     interactions.register(bolt, runtime)
+    interactions.register_reply(bolt, runtime)
     return runtime

@@ -13,6 +13,7 @@ from bot.handoff.tickets import Ticket, TicketState
 
 CLAIM = "policybot_ticket_claim"
 RESOLVE = "policybot_ticket_resolve"
+REPLY = "policybot_ticket_reply"
 
 STATE_ICONS = {
     TicketState.OPEN: ":large_orange_circle:",
@@ -22,6 +23,7 @@ STATE_ICONS = {
 # The card's buttons; a state's other actions (reopen) live in the web console.
 BUTTONS = {
     CardAction.CLAIM: ("Claim", CLAIM, "primary"),
+    CardAction.REPLY: ("Reply to reporter", REPLY, None),
     CardAction.RESOLVE: ("Resolve", RESOLVE, None),
 }
 MAX_FIELD_CHARS = 600

@@ -10,17 +10,19 @@ told to the person who clicked: ephemerally where they clicked, or in their DM w
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import cards, events, modals, render, web
+from adapters.slack import cards, events, modals, questions, render, web
 from bot.errors import HandoffError
+from bot.handoff.cards import CONFIRMATIONS
 from bot.handoff.keys import idempotency_key
 from bot.handoff.ports import Reporter
-from bot.models import Reply
+from bot.models import Message, Reply
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackRuntime
@@ -51,6 +53,23 @@ def reporter_of(body: dict[str, Any], channel: str | None = None) -> Reporter:
     )
 
 
+def said_message(body: dict[str, Any], action: dict[str, Any]) -> Message:
+    """A step button's words as the person's next message in the thread it was clicked in
+    (the incident conversation is kept per thread)."""
+    channel, ts = clicked_message(body)
+    clicked = body.get("message") or {}
+    thread = (body.get("container") or {}).get("thread_ts") or clicked.get("thread_ts") or ts
+    return Message(
+        text=str(action.get("value") or ""),
+        user_id=body["user"]["id"],
+        platform=events.PLATFORM,
+        conversation_id=channel or body["user"]["id"],
+        message_id=str(action.get("action_ts") or ts),
+        thread_id=thread,
+        conversation_ref=events.dm_channel(channel),
+    )
+
+
 def staff_name(body: dict[str, Any]) -> str:
     """How a support staff member appears on tickets: their Slack handle, else their id."""
     user = body.get("user") or {}
@@ -68,10 +87,12 @@ async def privately(respond: AsyncRespond, text: str) -> None:
 
 
 async def tell(respond: AsyncRespond, reply: Reply) -> None:
-    """The outcome of a click, shown only to the person who clicked."""
+    """The outcome of a click, shown only to the person who clicked (with what it still
+    offers: after "Not helpful", "Ask a person" for the same answer)."""
+    value = render.encode_action_value(answer_id=reply.answer_id) if reply.answer_id else ""
     response = await respond(
         text=render.reply_text(reply),
-        blocks=render.reply_blocks(reply),
+        blocks=render.reply_blocks(reply, action_value=value),
         response_type="ephemeral",
         replace_original=False,
     )
@@ -150,6 +171,16 @@ def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
             await tell(respond, reply)
 
         runtime.work.spawn(escalate(), name="ask_person")
+
+    @bolt.action(re.compile(f"^{render.SAY}"))
+    async def say(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        message = said_message(body, action)
+        runtime.work.spawn(
+            questions.answer(runtime, client, message, surface="button"), name="answer_button"
+        )
 
     @bolt.action(render.REPORT_INCIDENT)
     async def report_incident(
@@ -252,6 +283,60 @@ def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
                 await client.chat_postMessage(channel=staff, text=render.escape(str(exc)))
 
         runtime.work.spawn(close(), name="resolve")
+
+
+def register_reply(bolt: AsyncApp, runtime: SlackRuntime) -> None:
+    """ "Reply to reporter" on a ticket card: a form, then the reply goes out through the
+    outbox on the reporter's platform, with a line in the audit trail."""
+
+    @bolt.action(cards.REPLY)
+    async def reply(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        channel, ts = clicked_message(body)
+        if not in_support_channel(runtime, channel):
+            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
+            return
+        view = modals.reply_modal(str(action.get("value") or ""), {"channel": channel or ""})
+        try:
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as exc:
+            log.warning("slack: could not open the reply form: %s", web.error_code(exc))
+            await privately(respond, TRIGGER_EXPIRED_TEXT)
+
+    @bolt.view(modals.REPLY_CALLBACK)
+    async def reply_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        values = modals.submitted_values(view)
+        errors = modals.missing_fields(values, [modals.REPLY_FIELD])
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        reference = modals.decode_metadata(view.get("private_metadata")).get("reference", "")
+        staff = body["user"]["id"]
+
+        async def send() -> None:
+            try:
+                await runtime.assistant.desk.reply(
+                    reference, staff_name(body), values[modals.REPLY_FIELD]
+                )
+                outcome = f"{reference}: {CONFIRMATIONS['reply']}"
+            except HandoffError as exc:
+                outcome = str(exc)
+            await client.chat_postEphemeral(
+                channel=runtime.settings.support_channel or staff,
+                user=staff,
+                text=render.escape(outcome),
+            )
+
+        runtime.work.spawn(send(), name="reply")
 
 
 def in_support_channel(runtime: SlackRuntime, channel: str | None) -> bool:

@@ -17,6 +17,8 @@ from bot.handoff.incident import INCIDENT_FORM, IncidentField
 
 INCIDENT_CALLBACK = "policybot_incident"
 RESOLVE_CALLBACK = "policybot_resolve"
+REPLY_CALLBACK = "policybot_reply"
+REPLY_FIELD = "reply"
 RESOLUTION_FIELD = "resolution"
 # Slack's plain_text_input accepts at most 3000 characters.
 MAX_INPUT_CHARS = 3000
@@ -112,6 +114,19 @@ def resolve_modal(reference: str, metadata: Mapping[str, str]) -> View:
                 multiline=True,
             )
         ],
+    }
+
+
+def reply_modal(reference: str, metadata: Mapping[str, str]) -> View:
+    """Asks support staff for the reply the reporter will receive on their platform."""
+    return {
+        "type": "modal",
+        "callback_id": REPLY_CALLBACK,
+        "title": _text(f"Reply on {reference}"[:24]),
+        "submit": _text("Send reply"),
+        "close": _text("Cancel"),
+        "private_metadata": encode_metadata({**metadata, "reference": reference}),
+        "blocks": [text_input(REPLY_FIELD, "Reply to the reporter", required=True, multiline=True)],
     }
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bot.models import Action, Citation, Reply, Status
+from bot.models import COMMANDS, Action, Citation, Reply, Status
 
 Block = dict[str, Any]
 
@@ -26,6 +26,9 @@ MAX_BLOCKS = 50
 FEEDBACK = "policybot_feedback"
 REPORT_INCIDENT = "policybot_report_incident"
 ASK_PERSON = "policybot_ask_person"
+# A step of the incident conversation or a starter question: the button says its value
+# as the person's next message in the thread (``SAY`` + a suffix keeps action_ids unique).
+SAY = "policybot_say_"
 FEEDBACK_POSITIVE = "helpful"
 FEEDBACK_NEGATIVE = "not_helpful"
 
@@ -182,13 +185,40 @@ def action_buttons(actions: Iterable[Action], value: str = "") -> Block | None:
     return {"type": "actions", "block_id": "answer_actions", "elements": elements}
 
 
+def say_buttons(reply: Reply) -> Block | None:
+    """The incident conversation's step buttons (Cancel; Send/Edit/Cancel; Continue/
+    Discard) and starter questions; each click is answered like the words it carries."""
+    elements = [
+        button(
+            label,
+            f"{SAY}{action.value}",
+            words,
+            style="primary" if action in (Action.SEND_REPORT, Action.CONTINUE_REPORT) else None,
+        )
+        for action in reply.actions
+        if action in COMMANDS
+        for label, words in [COMMANDS[action]]
+    ]
+    elements += [
+        button(truncate(starter, 75), f"{SAY}starter_{i}", starter)
+        for i, starter in enumerate(reply.starters)
+    ]
+    if not elements:
+        return None
+    return {"type": "actions", "block_id": "conversation_steps", "elements": elements}
+
+
 def reply_blocks(reply: Reply, *, action_value: str = "") -> list[Block]:
-    """The answer message: text with [n] markers, the AI label, sources, feedback, buttons.
+    """The answer message: where a report stands, text with [n] markers, the AI label,
+    sources, feedback, buttons.
 
     ``action_value`` is opaque text the adapter wants back when a button is clicked (see
     :func:`encode_action_value`).
     """
-    blocks: list[Block] = [
+    blocks: list[Block] = []
+    if reply.progress:
+        blocks.append(context(f":memo: *{escape(reply.progress)}*", block_id="progress"))
+    blocks += [
         section(part, block_id=f"answer_{i}")
         for i, part in enumerate(_split_text(escape(reply.text)) or [" "])
     ]
@@ -203,6 +233,9 @@ def reply_blocks(reply: Reply, *, action_value: str = "") -> list[Block]:
     buttons = action_buttons(reply.actions, action_value)
     if buttons:
         blocks.append(buttons)
+    steps = say_buttons(reply)
+    if steps:
+        blocks.append(steps)
     return blocks[:MAX_BLOCKS]
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.handoff.cards import CardAction, TicketCard
-from bot.models import Action, Citation, Reply
+from bot.models import COMMANDS, Action, Citation, Reply
 
 MAX_CITATIONS = 20
 MAX_CITATION_NAME = 80
@@ -100,31 +100,58 @@ def answer_activity(reply: Reply, *, question: str | None = None) -> Payload:
         activity["entities"] = [entity]
     if Action.FEEDBACK in reply.actions:
         activity["channelData"] = {"feedbackLoopEnabled": True}
-    card = actions_card(reply.actions, question=question, answer_id=reply.answer_id)
+    card = actions_card(
+        reply.actions,
+        question=question,
+        answer_id=reply.answer_id,
+        progress=reply.progress,
+        starters=reply.starters,
+    )
     if card is not None:
         activity["attachments"] = [card]
     return activity
 
 
 def actions_card(
-    actions: Iterable[Action], *, question: str | None = None, answer_id: str | None = None
+    actions: Iterable[Action],
+    *,
+    question: str | None = None,
+    answer_id: str | None = None,
+    progress: str | None = None,
+    starters: Sequence[str] = (),
 ) -> Payload | None:
-    """Buttons for "Report an AI incident" and "Ask a person", or None if neither applies.
+    """Buttons for "Report an AI incident" and "Ask a person", the incident conversation's
+    state and step buttons, and starter questions; None if nothing applies.
 
     "Ask a person" carries the stored answer's id (the support team sees the bot's attempt)
-    and the question (enough on its own when the answer was not stored).
+    and the question (enough on its own when the answer was not stored). Step buttons and
+    starters are ``messageBack`` actions: Teams sends their words as the person's message.
     """
     buttons = []
     actions = tuple(actions)
+    body: list[Payload] = []
+    if progress:
+        body.append({"type": "TextBlock", "text": progress, "weight": "Bolder", "wrap": True})
     if Action.REPORT_INCIDENT in actions:
         buttons.append(submit_action("Report an AI incident", Action.REPORT_INCIDENT.value))
     if Action.ASK_PERSON in actions:
         data = {"question": question, "answer_id": answer_id}
         data = {k: v for k, v in data.items() if v}
         buttons.append(submit_action("Ask a person", Action.ASK_PERSON.value, **data))
-    if not buttons:
+    buttons += [say_action(*COMMANDS[a]) for a in actions if a in COMMANDS]
+    buttons += [say_action(truncate(starter, 60), starter) for starter in starters]
+    if not (buttons or body):
         return None
-    return adaptive_card([], actions=buttons)
+    return adaptive_card(body, actions=buttons)
+
+
+def say_action(title: str, words: str) -> Payload:
+    """A button that sends ``words`` as the person's own message (Teams' ``messageBack``)."""
+    return {
+        "type": "Action.Submit",
+        "title": title,
+        "data": {"msteams": {"type": "messageBack", "text": words, "displayText": words}},
+    }
 
 
 def submit_action(title: str, name: str, **data: Any) -> Payload:
@@ -388,6 +415,17 @@ def ticket_card(card: TicketCard) -> Payload:
     actions = []
     if card.allows(CardAction.CLAIM):
         actions.append(submit_action("Claim", "claim", ticket=card.reference))
+    if card.allows(CardAction.REPLY):
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": "reply_text",
+                "label": "Reply to the reporter",
+                "isMultiline": True,
+                "maxLength": 4000,
+            }
+        )
+        actions.append(submit_action("Send reply", "reply", ticket=card.reference))
     if card.allows(CardAction.RESOLVE):
         body.append(
             {

@@ -22,6 +22,7 @@ from adapters.teams.connector import send, serialize_reference, update
 from adapters.teams.dedupe import event_id
 from adapters.teams.support import SupportChannel, channel_id
 from bot.errors import HandoffError
+from bot.handoff.cards import CONFIRMATIONS
 from bot.handoff.incident import INCIDENT_FORM
 from bot.handoff.keys import idempotency_key
 from bot.handoff.ports import Reporter
@@ -98,6 +99,7 @@ class TeamsTickets:
             Action.ASK_PERSON.value: self.ask_person,
             "claim": self.claim,
             "resolve": self.resolve,
+            "reply": self.reply_to_reporter,
         }.get(submit.name)
         if handler is None:
             return False
@@ -154,13 +156,26 @@ class TeamsTickets:
             lambda ref, actor: self.assistant.desk.resolve(ref, actor, note),
         )
 
+    async def reply_to_reporter(
+        self, turn_context: TurnContext, submit: payloads.CardSubmit
+    ) -> None:
+        """Staff's reply from the card, sent to the reporter on their platform."""
+        text = str(submit.data.get("reply_text") or "").strip()
+        if await self._staff_action(
+            turn_context,
+            submit,
+            lambda ref, actor: self.assistant.desk.reply(ref, actor, text),
+        ):
+            await send(turn_context, payloads.text_activity(CONFIRMATIONS["reply"]))
+
     async def _staff_action(
         self,
         turn_context: TurnContext,
         submit: payloads.CardSubmit,
         act: Callable[[str, str], Awaitable[Ticket]],
-    ) -> None:
-        """Claim or resolve from the card; the desk's delivery then updates the card.
+    ) -> bool:
+        """Claim, reply or resolve from the card (True if it worked); the desk's delivery
+        then updates the card.
 
         Only from the support channel: whoever can see that channel is support staff.
         """
@@ -169,13 +184,15 @@ class TeamsTickets:
                 turn_context,
                 payloads.text_activity("Claim and Resolve work only in the support channel."),
             )
-            return
+            return False
         reference = str(submit.data.get("ticket") or "")
         actor = turn_context.activity.from_property.name or reporter_of(turn_context).user_id
         try:
             await act(reference, actor)
         except HandoffError as exc:  # taken by someone else, already resolved, note missing
             await send(turn_context, payloads.text_activity(str(exc)))
+            return False
+        return True
 
     async def _replace_card(
         self, turn_context: TurnContext, submit: payloads.CardSubmit, card: payloads.Payload

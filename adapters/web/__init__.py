@@ -50,7 +50,7 @@ def setup(
         accounts=accounts,
         activity=activity,
         jobs=IngestJobs(context.engine, activity, context.metrics),
-        templates=make_environment(),
+        templates=make_environment(context.settings.zone),
         csrf_secret=accounts.secret("csrf"),
         services=services,
     )

@@ -10,6 +10,8 @@ posts the same forms with ``X-Requested-With: fetch`` and swaps in the returned 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -18,11 +20,14 @@ from aiohttp import web
 from adapters.web.console import console_of, user_of
 from adapters.web.render import render
 from adapters.web.security import employee_id, wants_fragment
-from bot.handoff.incident import INCIDENT_FORM
+from bot.handoff.assignment import REPLIED
+from bot.handoff.incident import INCIDENT_FORM, ConversationKey
 from bot.handoff.keys import idempotency_key
 from bot.handoff.ports import Reporter
+from bot.history import Turn
 from bot.limits import MAX_QUESTION_CHARS
 from bot.models import Message, Reply
+from bot.replies import STARTERS
 
 PLATFORM = "web"
 
@@ -36,8 +41,36 @@ def reporter(request: web.Request) -> Reporter:
     )
 
 
+def _message(request: web.Request, text: str, message_id: str | None = None) -> Message:
+    who = reporter(request)
+    return Message(
+        text=text,
+        user_id=who.user_id,
+        platform=PLATFORM,
+        conversation_id=who.user_id,
+        message_id=message_id,
+        display_name=who.display_name,
+    )
+
+
+def _turns(kept: list[Turn]) -> list[dict[str, Any]]:
+    """Kept turns for the page; only the last keeps its buttons (earlier ones are read-only,
+    so a step of a report can't be clicked out of order)."""
+    return [
+        {"id": f"h{n}", "question": turn.question, "reply": turn.reply, "past": n < len(kept) - 1}
+        for n, turn in enumerate(kept)
+    ]
+
+
 async def chat_page(request: web.Request) -> web.Response:
-    return await _chat(request, turns=[])
+    """The conversation so far this session, and an unfinished report offered back."""
+    assistant = console_of(request).context.assistant
+    key = ConversationKey.of(_message(request, ""))
+    turns = _turns(await asyncio.to_thread(assistant.history.turns, key))
+    offer = await assistant.unfinished_report(_message(request, ""))
+    if offer is not None:
+        turns.append({"id": "offer", "question": "", "reply": offer})
+    return await _chat(request, turns=turns)
 
 
 async def _chat(
@@ -45,8 +78,20 @@ async def _chat(
 ) -> web.Response:
     console = console_of(request)
     tickets = await asyncio.to_thread(console.handoff.tickets_of, reporter(request), limit=10)
+    replies = {}
+    for ticket in tickets:  # the person's own requests only
+        detail = await console.desk.show(ticket.reference)
+        replies[ticket.reference] = [e for e in detail.events if e.action == REPLIED]
     return await render(
-        request, "chat.html", status=status, title="Ask", turns=turns, error=error, tickets=tickets
+        request,
+        "chat.html",
+        status=status,
+        title="Ask",
+        turns=turns,
+        error=error,
+        tickets=tickets,
+        replies=replies,
+        starters=STARTERS,
     )
 
 
@@ -64,20 +109,15 @@ async def ask(request: web.Request) -> web.Response:
             return await render(request, "_error.html", status=400, error=error)
         return await _chat(request, turns=[], error=error, status=400)
     message_id = uuid.uuid4().hex
-    who = reporter(request)
-    message = Message(
-        text=question,
-        user_id=who.user_id,
-        platform=PLATFORM,
-        conversation_id=who.user_id,
-        message_id=message_id,
-        display_name=who.display_name,
-    )
-    reply = await console.context.assistant.handle(message)
-    turn = {"id": f"t{message_id[:10]}", "question": question, "reply": reply}
+    assistant = console.context.assistant
+    message = _message(request, question, message_id)
+    reply = await assistant.handle(message)
+    key = ConversationKey.of(message)
+    await asyncio.to_thread(assistant.history.add, key, question, reply)
     if wants_fragment(request):
+        turn = {"id": f"t{message_id[:10]}", "question": question, "reply": reply}
         return await render(request, "_turn.html", turn=turn)
-    return await _chat(request, turns=[turn])
+    return await _chat(request, turns=_turns(await asyncio.to_thread(assistant.history.turns, key)))
 
 
 async def feedback(request: web.Request) -> web.Response:
@@ -95,7 +135,7 @@ async def feedback(request: web.Request) -> web.Response:
         if answer_id
         else None,
     )
-    return await _done(request, reply)
+    return await _done(request, reply, str(form.get("question", "")))
 
 
 async def ask_person(request: web.Request) -> web.Response:
@@ -115,14 +155,24 @@ async def ask_person(request: web.Request) -> web.Response:
     return await _done(request, reply)
 
 
-async def _done(request: web.Request, reply: Reply) -> web.Response:
+async def _done(request: web.Request, reply: Reply, question: str = "") -> web.Response:
+    """The outcome in place of the buttons, with whatever the reply still offers (after
+    "Not helpful", "Ask a person" stays)."""
     ok = not reply.field_errors
     name = "_done.html" if wants_fragment(request) else "done.html"
-    return await render(request, name, status=200 if ok else 400, title="Sent", reply=reply, ok=ok)
+    return await render(
+        request,
+        name,
+        status=200 if ok else 400,
+        title="Sent",
+        reply=reply,
+        ok=ok,
+        question=question,
+    )
 
 
 async def incident_form(request: web.Request) -> web.Response:
-    return await _incident_form(request, values={}, errors={}, nonce=uuid.uuid4().hex)
+    return await _incident_form(request, values={}, errors={})
 
 
 async def _incident_form(
@@ -130,7 +180,6 @@ async def _incident_form(
     *,
     values: dict[str, str],
     errors: dict[str, str],
-    nonce: str,
     status: int = 200,
 ) -> web.Response:
     return await render(
@@ -141,7 +190,6 @@ async def _incident_form(
         fields=INCIDENT_FORM,
         values=values,
         errors=errors,
-        nonce=nonce,
     )
 
 
@@ -149,16 +197,23 @@ async def report_incident(request: web.Request) -> web.Response:
     console = console_of(request)
     form = await request.post()
     values = {field.name: str(form.get(field.name, "")) for field in INCIDENT_FORM}
-    nonce = str(form.get("nonce", ""))[:64] or uuid.uuid4().hex
+    who = reporter(request)
     reply = await console.context.assistant.submit_incident_form(
-        reporter(request), values, idempotency_key=idempotency_key("web-incident", nonce)
+        who, values, idempotency_key=_incident_key(who, values)
     )
     if reply.field_errors or not reply.reference:
-        return await _incident_form(
-            request, values=values, errors=reply.field_errors, nonce=nonce, status=400
-        )
+        return await _incident_form(request, values=values, errors=reply.field_errors, status=400)
     turn = {"id": "incident", "question": "", "reply": reply}
     return await render(request, "incident_done.html", title="Incident reported", turn=turn)
+
+
+def _incident_key(who: Reporter, values: dict[str, str]) -> str:
+    """The same person sending the same report again (Back, then Send; a double click; a
+    reload that re-posts) gets the first ticket back instead of filing a second: the key is
+    the report's content, not a token the browser may or may not have kept."""
+    content = json.dumps({k: " ".join(v.split()) for k, v in sorted(values.items())})
+    digest = hashlib.sha256(content.encode()).hexdigest()[:32]
+    return idempotency_key("web-incident", who.user_id, digest)
 
 
 def add_routes(app: web.Application) -> None:

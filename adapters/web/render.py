@@ -8,7 +8,7 @@ that expand to the cited passage.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import jinja2
@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from adapters.web.accounts import Role
 from adapters.web.console import PREFIX, console_of, user_of, visit_of
+from bot.models import COMMANDS
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 
@@ -48,15 +49,24 @@ def paragraphs(text: str) -> Markup:
     return Markup("".join(f"<p>{escape(part)}</p>" for part in parts))
 
 
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+@jinja2.pass_environment
+def when(env: jinja2.Environment, value: datetime | None) -> str:
+    """A moment in the organisation's time zone (``POLICYBOT_TIMEZONE``), zone named."""
+    if value is None:
+        return "—"
+    local = value.astimezone(env.globals["zone"])  # type: ignore[arg-type]
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
 
 
-def short(value: datetime | None) -> str:
-    return value.strftime("%m-%d %H:%M") if value else "—"
+@jinja2.pass_environment
+def short(env: jinja2.Environment, value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(env.globals["zone"]).strftime("%m-%d %H:%M")  # type: ignore[arg-type]
 
 
-def make_environment() -> jinja2.Environment:
+def make_environment(zone: tzinfo = UTC) -> jinja2.Environment:
+    """Templates that show times in ``zone`` and know the core's step buttons."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("adapters.web", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -64,7 +74,12 @@ def make_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(prefix=PREFIX, Role=Role)
+    env.globals.update(
+        prefix=PREFIX,
+        Role=Role,
+        zone=zone,
+        commands={action.value: words for action, words in COMMANDS.items()},
+    )
     env.filters.update(
         answer_html=answer_html,
         paragraphs=paragraphs,

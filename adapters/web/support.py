@@ -7,6 +7,7 @@ access middleware has already checked the support role for every route here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -15,10 +16,17 @@ from aiohttp import web
 from adapters.web.console import PREFIX, console_of, current_user
 from adapters.web.render import render
 from bot.errors import ClaimConflict, HandoffError, InvalidInput, InvalidTransition, TicketNotFound
-from bot.handoff.cards import ticket_card
+from bot.handoff.cards import CONFIRMATIONS, sla_text, ticket_card
+from bot.handoff.lifecycle import SORTS
 from bot.handoff.tickets import Severity, TicketKind, TicketQuery, TicketState
 
 PAGE_SIZE = 50
+SORT_LABELS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "due": "Acknowledge by, soonest first",
+    "severity": "Most severe first",
+}
 
 
 def query_of(request: web.Request) -> TicketQuery:
@@ -26,20 +34,34 @@ def query_of(request: web.Request) -> TicketQuery:
     params = request.query
     kind = params.get("kind", "")
     state = params.get("state", "")
+    severity = params.get("severity", "")
     cursor = params.get("cursor", "")
+    sort = params.get("sort", "")
+    assignee = params.get("assignee", "").strip()[:255]
+    if assignee == "me":  # "Mine": the signed-in staff member
+        user = current_user(request)
+        assignee = user.name
     return TicketQuery(
         kind=TicketKind(kind) if kind in set(TicketKind) else None,
         state=TicketState(state) if state in set(TicketState) else None,
+        severity=Severity(severity) if severity in set(Severity) else None,
+        assignee=None if not assignee else ("" if assignee == "nobody" else assignee),
+        search=params.get("q", "").strip()[:200],
+        sort=sort if sort in SORTS else "newest",
         overdue=params.get("overdue") == "1",
         limit=PAGE_SIZE,
         cursor=cursor if cursor.isdigit() else None,
     )
 
 
-def filters_of(query: TicketQuery) -> dict[str, str]:
+def filters_of(request: web.Request, query: TicketQuery) -> dict[str, str]:
     values = {
+        "q": query.search,
         "kind": query.kind.value if query.kind else "",
         "state": query.state.value if query.state else "",
+        "severity": query.severity.value if query.severity else "",
+        "assignee": request.query.get("assignee", "").strip()[:255],
+        "sort": "" if query.sort == "newest" else query.sort,
         "overdue": "1" if query.overdue else "",
     }
     return {key: value for key, value in values.items() if value}
@@ -49,7 +71,7 @@ async def queue_page(request: web.Request) -> web.Response:
     console = console_of(request)
     query = query_of(request)
     page = await console.desk.list_tickets(query)
-    filters = filters_of(query)
+    filters = filters_of(request, query)
     return await render(
         request,
         "support.html",
@@ -62,6 +84,9 @@ async def queue_page(request: web.Request) -> web.Response:
         next_qs=urlencode({**filters, "cursor": page.next_cursor}) if page.next_cursor else None,
         kinds=list(TicketKind),
         states=list(TicketState),
+        severities=list(Severity),
+        sorts=SORT_LABELS,
+        sla=sla_text,
         now=datetime.now(UTC),
     )
 
@@ -69,9 +94,7 @@ async def queue_page(request: web.Request) -> web.Response:
 async def export_csv(request: web.Request) -> web.Response:
     console = console_of(request)
     query = query_of(request)
-    body = await console.desk.export_csv(
-        TicketQuery(kind=query.kind, state=query.state, overdue=query.overdue)
-    )
+    body = await console.desk.export_csv(replace(query, cursor=None, sort="newest"))
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return web.Response(
         text=body,
@@ -100,7 +123,9 @@ async def ticket_page(
         card=ticket_card(detail.ticket),
         severities=list(Severity),
         error=error,
-        done=request.query.get("done"),
+        done=CONFIRMATIONS.get(request.query.get("done", "")),
+        sla=sla_text,
+        now=datetime.now(UTC),
     )
 
 
@@ -131,6 +156,12 @@ async def change(request: web.Request) -> web.Response:
             await desk.resolve(reference, user.name, str(form.get("note", "")))
         elif action == "reopen":
             await desk.reopen(reference, user.name, reason=str(form.get("reason", "")))
+        elif action == "reply":
+            await desk.reply(reference, user.name, str(form.get("text", "")))
+        elif action == "reassign":
+            await desk.reassign(reference, user.name, str(form.get("assignee", "")))
+        elif action == "unassign":
+            await desk.unassign(reference, user.name)
         else:
             raise web.HTTPNotFound()
     except HandoffError as exc:
@@ -148,6 +179,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/support/export.csv", export_csv)
     app.router.add_get("/support/{reference:[A-Za-z]+-\\d{4}-\\d+}", ticket_page)
     app.router.add_post(
-        "/support/{reference:[A-Za-z]+-\\d{4}-\\d+}/{action:claim|comment|severity|resolve|reopen}",
+        "/support/{reference:[A-Za-z]+-\\d{4}-\\d+}/{action:claim|comment|severity|resolve|reopen|reply|reassign|unassign}",
         change,
     )

@@ -23,12 +23,31 @@ class CardAction(StrEnum):
     CLAIM = "claim"
     RESOLVE = "resolve"
     REOPEN = "reopen"
+    REPLY = "reply"
+    REASSIGN = "reassign"
+    UNASSIGN = "unassign"
 
 
 ACTIONS_BY_STATE: dict[TicketState, tuple[CardAction, ...]] = {
-    TicketState.OPEN: (CardAction.CLAIM, CardAction.RESOLVE),
-    TicketState.CLAIMED: (CardAction.RESOLVE,),
+    TicketState.OPEN: (CardAction.CLAIM, CardAction.REPLY, CardAction.REASSIGN, CardAction.RESOLVE),
+    TicketState.CLAIMED: (
+        CardAction.REPLY,
+        CardAction.REASSIGN,
+        CardAction.UNASSIGN,
+        CardAction.RESOLVE,
+    ),
     TicketState.RESOLVED: (CardAction.REOPEN,),
+}
+# What staff read after an action, in words ("Ticket claimed", not "Done: claim.").
+CONFIRMATIONS = {
+    "claim": "Ticket claimed: it is yours now.",
+    "comment": "Comment added (the reporter doesn't see it).",
+    "severity": "Severity changed.",
+    "resolve": "Ticket resolved; the reporter has been told, with your note.",
+    "reopen": "Ticket reopened.",
+    "reply": "Reply sent to the reporter.",
+    "reassign": "Ticket reassigned.",
+    "unassign": "Ticket unassigned: it is back in the queue.",
 }
 STATE_LABELS = {
     TicketState.OPEN: "Open",
@@ -42,6 +61,9 @@ OTHER_FIELDS = (
     ("comment", "Comment"),
     ("note", "Note"),
 )
+# Details that are already the ticket's body for some kinds (a feedback ticket's comment,
+# general feedback's text): the card lists them once, as the body.
+BODY_FIELDS = ("comment", "text")
 # An incident's "what happened" is the ticket's body, so its card does not repeat it.
 CARD_FIELDS = (
     tuple((f.name, f.label) for f in INCIDENT_FORM if f.name != "what_happened") + OTHER_FIELDS
@@ -88,12 +110,25 @@ class TicketCard:
         return action in self.actions
 
 
+def sla_text(claim_by: datetime | None, now: datetime) -> str:
+    """The acknowledgement timer in words: "due in 1 h 20 min" or "overdue by 35 min"."""
+    if claim_by is None:
+        return ""
+    seconds = int((claim_by - now).total_seconds())
+    minutes = abs(seconds) // 60
+    span = f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+    return f"due in {span}" if seconds >= 0 else f"overdue by {span}"
+
+
 def ticket_card(ticket: Ticket) -> TicketCard:
     """The card of ``ticket`` in its current state."""
+    body = ticket.body or ticket.title
     fields = tuple(
         CardField(name, label, str(value).strip())
         for name, label in CARD_FIELDS
-        if isinstance(value := ticket.details.get(name), str) and value.strip()
+        if isinstance(value := ticket.details.get(name), str)
+        and value.strip()
+        and not (name in BODY_FIELDS and value.strip() == body.strip())
     )
     waiting = ticket.state is TicketState.OPEN
     return TicketCard(
@@ -104,7 +139,7 @@ def ticket_card(ticket: Ticket) -> TicketCard:
         state_label=STATE_LABELS[ticket.state],
         severity=ticket.severity.value,
         summary=ticket.title,
-        body=ticket.body or ticket.title,
+        body=body,
         fields=fields,
         reporter=ticket.reporter,
         assignee=ticket.assignee,

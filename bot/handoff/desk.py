@@ -15,6 +15,7 @@ import io
 from collections.abc import Callable
 from datetime import date
 
+from bot.handoff.assignment import Assignment
 from bot.handoff.lifecycle import SupportQueue
 from bot.handoff.outbox import OutboxRelay
 from bot.handoff.tickets import Gap, Ticket, TicketDetail, TicketPage, TicketQuery
@@ -28,6 +29,19 @@ class SupportDesk:
         self.queue = queue
         self.relay = relay
         self.embedder = embedder
+        self.assignment = Assignment(
+            queue.store, max_chars=queue.max_chars, ack_after=queue.ack_after, clock=queue.clock
+        )
+
+    async def reply(self, reference: str, actor: str, text: str) -> Ticket:
+        """Send the reporter a message on their platform (through the outbox)."""
+        return await self._change(self.assignment.reply, reference, actor, text)
+
+    async def reassign(self, reference: str, actor: str, assignee: str) -> Ticket:
+        return await self._change(self.assignment.reassign, reference, actor, assignee)
+
+    async def unassign(self, reference: str, actor: str) -> Ticket:
+        return await self._change(self.assignment.unassign, reference, actor)
 
     async def claim(self, reference: str, actor: str) -> Ticket:
         return await self._change(self.queue.claim, reference, actor)

@@ -57,10 +57,21 @@ class ConversationKey:
 
 @dataclass(frozen=True)
 class Draft:
-    """The answers so far, and the field whose question the bot asked last."""
+    """The answers so far, and the field whose question the bot asked last.
+
+    ``reviewing`` is set once every field is answered: the person sees what will be filed
+    and sends, edits or cancels it. ``offered`` is set when a draft the person left has
+    been offered back to them ("continue or discard?"); until they choose, their messages
+    are not taken as answers. ``started_at`` says which report it is; ``updated_at`` (from
+    the store) how long it has been left.
+    """
 
     values: Mapping[str, str] = field(default_factory=dict)
     awaiting: str | None = None
+    reviewing: bool = False
+    offered: bool = False
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
 
     @classmethod
     def start(cls, opening: str) -> Draft:
@@ -74,17 +85,30 @@ class Draft:
         return cls(values=values).ask_next()
 
     @property
+    def step(self) -> int | None:
+        """The awaited field's place in the form (1-based), None when there is none."""
+        names = [f.name for f in INCIDENT_FORM]
+        return names.index(self.awaiting) + 1 if self.awaiting in names else None
+
+    @property
     def next_field(self) -> IncidentField | None:
         return next((f for f in INCIDENT_FORM if f.name not in self.values), None)
 
     def ask_next(self) -> Draft:
         upcoming = self.next_field
-        return replace(self, awaiting=upcoming.name if upcoming else None)
+        return replace(
+            self, awaiting=upcoming.name if upcoming else None, reviewing=upcoming is None
+        )
 
     def answer(self, text: str) -> Draft:
-        """The draft with ``text`` as the answer to the awaited field, awaiting the next."""
+        """The draft with ``text`` as the answer to the awaited field, awaiting the next
+        (or, once every field has an answer, in review)."""
         assert self.awaiting is not None
         return replace(self, values={**self.values, self.awaiting: text.strip()}).ask_next()
+
+    def edit(self, name: str) -> Draft:
+        """The draft awaiting a new answer to ``name``; it returns to review afterwards."""
+        return replace(self, awaiting=name, reviewing=False)
 
     @property
     def complete(self) -> bool:
@@ -112,7 +136,16 @@ class Conversations:
             if row is None or row.flow != FLOW or row.expires_at <= self.clock():
                 return None
             data = row.data
-        return Draft(values=dict(data.get("values", {})), awaiting=data.get("awaiting"))
+            updated = row.updated_at
+        started = data.get("started_at")
+        return Draft(
+            values=dict(data.get("values", {})),
+            awaiting=data.get("awaiting"),
+            reviewing=bool(data.get("reviewing")),
+            offered=bool(data.get("offered")),
+            started_at=datetime.fromisoformat(started) if started else updated,
+            updated_at=updated,
+        )
 
     def save(self, key: ConversationKey, draft: Draft) -> None:
         """Keep the draft (its values redacted) for another ``timeout``."""
@@ -120,6 +153,9 @@ class Conversations:
         data = {
             "values": {name: redact_text(value) for name, value in draft.values.items()},
             "awaiting": draft.awaiting,
+            "reviewing": draft.reviewing,
+            "offered": draft.offered,
+            "started_at": (draft.started_at or now).isoformat(),
         }
         table = ConversationRow.__table__
         statement = (

@@ -44,7 +44,13 @@ EXPORT_COLUMNS = (
     "reference", "kind", "state", "severity", "title", "body", "reporter_platform",
     "reporter_user_id", "assignee", "created_at", "ack_due_at", "overdue", "claimed_at",
     "resolved_at", "resolution",
+    # Added later, at the end (the CSV grows by new columns only): an incident's fields,
+    # and the internal comments, one per line.
+    "tool", "data_involved", "happened_at", "discovered_at", "contained", "contact",
+    "comments",
 )  # fmt: skip
+SORTS = ("newest", "oldest", "due", "severity")
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
 class SupportQueue:
@@ -104,7 +110,7 @@ class SupportQueue:
             now = self.clock()
             session.add(CommentRow(ticket_id=row.id, at=now, author=actor, text=text))
             row.updated_at = now
-            add_event(session, row, now, actor, "commented", row.state, row.state)
+            add_event(session, row, now, actor, "commented", row.state, row.state, text)
             queue_notification(session, row, now, "commented")
             return ticket_of(row, now)
 
@@ -190,13 +196,16 @@ class SupportQueue:
             raise InvalidInput({"limit": f"must be between 1 and {MAX_PAGE}"})
         if query.cursor is not None and not query.cursor.isdigit():
             raise InvalidInput({"cursor": "use the next_cursor of the previous page"})
+        if query.sort not in SORTS:
+            raise InvalidInput({"sort": f"use one of {', '.join(SORTS)}"})
         now = self.clock()
         conditions = self._conditions(query, now)
         page = sa.select(TicketRow).where(*conditions)
         if query.cursor is not None:
             page = page.where(TicketRow.id < int(query.cursor))
         with self.store.transaction() as session:
-            rows = session.scalars(page.order_by(TicketRow.id.desc()).limit(query.limit + 1)).all()
+            ordered = page.order_by(*_order(query.sort)).limit(query.limit + 1)
+            rows = session.scalars(ordered).all()
             more = len(rows) > query.limit
             if query.cursor is None and not more:
                 total = len(rows)  # the whole result is on this page: no COUNT needed
@@ -207,7 +216,8 @@ class SupportQueue:
         return TicketPage(
             tickets=tickets,
             total=total,
-            next_cursor=str(rows[query.limit - 1].id) if more else None,
+            # Only the newest-first order pages by id; the others show the first page.
+            next_cursor=str(rows[query.limit - 1].id) if more and query.sort == "newest" else None,
         )
 
     def show(self, reference: str) -> TicketDetail:
@@ -258,6 +268,17 @@ class SupportQueue:
                 data = ticket_of(row, now).as_json()
                 data["reporter_platform"] = row.reporter_platform
                 data["reporter_user_id"] = row.reporter_user_id
+                details = row.details or {}
+                for name in EXPORT_COLUMNS[EXPORT_COLUMNS.index("tool") : -1]:
+                    data[name] = str(details.get(name) or "")
+                notes = session.scalars(
+                    sa.select(CommentRow)
+                    .where(CommentRow.ticket_id == row.id)
+                    .order_by(CommentRow.id)
+                ).all()
+                data["comments"] = "\n".join(
+                    f"{c.author} ({c.at:%Y-%m-%d %H:%M} UTC): {c.text}" for c in notes
+                )
                 writer.writerow([_cell(data[column]) for column in EXPORT_COLUMNS])
                 count += 1
         return count
@@ -310,7 +331,36 @@ class SupportQueue:
             conditions.append(TicketRow.kind == TicketKind(query.kind).value)
         if query.overdue:
             conditions += [TicketRow.state == OPEN, TicketRow.ack_due_at < now]
+        if query.severity is not None:
+            conditions.append(TicketRow.severity == Severity(query.severity).value)
+        if query.assignee is not None:
+            conditions.append(
+                TicketRow.assignee == query.assignee.strip()
+                if query.assignee.strip()
+                else TicketRow.assignee.is_(None)
+            )
+        for word in query.search.split()[:8]:
+            pattern = f"%{word.lower()}%"
+            conditions.append(
+                sa.or_(
+                    sa.func.lower(TicketRow.reference).like(pattern),
+                    sa.func.lower(TicketRow.title).like(pattern),
+                    sa.func.lower(TicketRow.body).like(pattern),
+                )
+            )
         return conditions or [sa.true()]
+
+
+def _order(sort: str) -> tuple[sa.ColumnElement[object], ...]:
+    """ORDER BY for a sort name; the id breaks ties so pages are stable."""
+    if sort == "oldest":
+        return (TicketRow.id.asc(),)
+    if sort == "due":  # soonest deadline first; tickets without one last
+        return (TicketRow.ack_due_at.is_(None), TicketRow.ack_due_at.asc(), TicketRow.id.desc())
+    if sort == "severity":
+        rank = sa.case(SEVERITY_RANK, value=TicketRow.severity, else_=len(SEVERITY_RANK))
+        return (rank, TicketRow.id.desc())
+    return (TicketRow.id.desc(),)
 
 
 def _actor(actor: str) -> str:

@@ -16,6 +16,7 @@ from bot.handoff.incident import Conversations
 from bot.handoff.lifecycle import SupportQueue
 from bot.handoff.outbox import Notifiers, OutboxRelay
 from bot.handoff.submissions import Handoff, utc_now
+from bot.history import ChatHistory
 from bot.settings import Settings
 from bot.store import Store
 from knowledge.embedding import Embedder
@@ -31,6 +32,7 @@ class HandoffServices:
     relay: OutboxRelay
     conversations: Conversations
     ack_hours: float
+    history: ChatHistory
 
     @property
     def notifiers(self) -> Notifiers:
@@ -59,4 +61,7 @@ def open_handoff(
             clock=clock,
         ),
         ack_hours=settings.incident_ack_hours,
+        history=ChatHistory(
+            store, timeout=timedelta(minutes=settings.conversation_timeout_minutes), clock=clock
+        ),
     )

@@ -140,6 +140,14 @@ class TicketQuery:
     overdue: bool = False
     limit: int = 50
     cursor: str | None = None
+    severity: Severity | None = None
+    # A staff member's name; "" means tickets nobody has taken.
+    assignee: str | None = None
+    # Words looked for in the reference, the title and the body (case-insensitive).
+    search: str = ""
+    # newest (the default, paged by cursor), oldest, due (soonest acknowledgement first),
+    # severity (most severe first).
+    sort: str = "newest"
 
 
 # ---- outputs ------------------------------------------------------------------------------

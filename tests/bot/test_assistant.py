@@ -89,7 +89,9 @@ async def test_an_incident_is_collected_in_conversation_and_survives_a_restart(
         reply = await assistant.handle(message(answer))
         assert reply.text == question(next_field)
 
-    done = await assistant.handle(message("Here in Slack, please"))
+    review = await assistant.handle(message("Here in Slack, please"))
+    assert review.reference is None and "4. When it happened: Today around 10:15" in review.text
+    done = await assistant.handle(message("send"))
     assert done.reference == "INC-2026-0001"
     assert done.text.startswith("Thank you. Your report is INC-2026-0001.")
     assert "acknowledge it within 4 hours" in done.text

@@ -32,6 +32,7 @@ function enhanceAsk(form) {
     button.disabled = true;
     try {
       const { html } = await postFragment(form);
+      document.querySelectorAll("form.step, ul.starters").forEach((old) => old.remove());
       conversation.insertAdjacentHTML("beforeend", html);
       box.value = "";
       const last = conversation.lastElementChild;
@@ -51,6 +52,20 @@ document.addEventListener("submit", async (event) => {
   const { html } = await postFragment(form);
   const block = form.closest("[data-action-block]") || form;
   block.outerHTML = html;
+});
+
+// Step buttons of a report and starter questions say their words as the next message;
+// the earlier turns' step buttons go, so a step can't be clicked out of order.
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || form.dataset.enhance !== "say") return;
+  event.preventDefault();
+  const conversation = document.getElementById("conversation");
+  const { html } = await postFragment(form);
+  document.querySelectorAll("form.step, ul.starters").forEach((old) => old.remove());
+  conversation.insertAdjacentHTML("beforeend", html);
+  const last = conversation.lastElementChild;
+  if (last) last.scrollIntoView({ block: "nearest" });
 });
 
 // A citation marker opens the cited passage.

@@ -168,7 +168,7 @@ async def test_a_valid_report_creates_one_incident_posts_it_and_dms_the_referenc
     assert incident.details["tool"] == "ChatGPT free version, my personal account"
     [card] = support_posts(harness)
     assert incident.reference in card.args["text"]
-    assert button_ids(card.args["blocks"]) == [cards.CLAIM, cards.RESOLVE]
+    assert button_ids(card.args["blocks"]) == [cards.CLAIM, cards.REPLY, cards.RESOLVE]
     assert "<@U0MEICHAN>" in block(card.args["blocks"], "ticket_status")["elements"][0]["text"]
     dm = dms_to(harness, "U0MEICHAN")[0]
     assert f"Your report is {incident.reference}" in dm.args["text"]
@@ -203,7 +203,7 @@ async def test_claim_updates_the_card_in_place_and_tells_the_reporter(
     assert (update.args["channel"], update.args["ts"]) == (SUPPORT_CHANNEL, card_ts)
     header = block(update.args["blocks"], "ticket_header")["text"]["text"]
     assert "Claimed" in header
-    assert button_ids(update.args["blocks"]) == [cards.RESOLVE]
+    assert button_ids(update.args["blocks"]) == [cards.REPLY, cards.RESOLVE]
     assert (
         "claimed by ravi.support"
         in block(update.args["blocks"], "ticket_status")["elements"][0]["text"]
@@ -378,3 +378,79 @@ async def test_mentions_and_links_in_a_report_stay_text_on_the_card(
     everything = json.dumps(card.args)
     assert "<!channel>" not in everything and "<https://evil" not in everything
     assert "&lt;!channel&gt;" in card.args["text"]
+
+
+async def test_the_incident_conversation_shows_its_step_and_its_buttons_answer_in_the_thread(
+    harness: SlackHarness,
+) -> None:
+    opening = await ask(harness, "I pasted our client list into DeepSeek by mistake")
+    blocks = opening.args["blocks"]
+    progress = block(blocks, "progress")["elements"][0]["text"]
+    assert progress == ":memo: *Reporting an AI incident · step 3 of 7*"
+    [cancel] = block(blocks, "conversation_steps")["elements"]
+    assert (cancel["text"]["text"], cancel["value"]) == ("Cancel", "cancel")
+    thread = opening.args["thread_ts"]
+
+    # A question in the thread is answered and the pending question asked again.
+    await harness.event(
+        event_payload(
+            "dm_message",
+            text="Can I paste customer data into ChatGPT?",
+            thread_ts=thread,
+            ts="1736929900.000001",
+        )
+    )
+    aside = (await harness.api.wait_for("chat.postMessage", count=2))[-1]
+    assert "Back to your incident report:" in aside.args["text"]
+    assert block(aside.args["blocks"], "sources")
+    assert await tickets(harness) == []
+
+    payload = click("block_actions_button", cancel["action_id"], "cancel", thread_ts=thread)
+    payload["message"]["thread_ts"] = thread
+    await harness.interact(payload)
+    cancelled = (await harness.api.wait_for("chat.postMessage", count=3))[-1]
+    assert cancelled.args["thread_ts"] == thread
+    assert cancelled.args["text"].startswith("Cancelled: I haven't sent anything")
+    assert await tickets(harness) == []
+
+
+async def test_not_helpful_keeps_ask_a_person_for_the_same_answer(harness: SlackHarness) -> None:
+    answer = await ask(harness)
+    value = action_values(answer.args["blocks"])["not_helpful"]
+    payload = click("block_actions_feedback", render.FEEDBACK, value)
+    await harness.interact(payload | {"response_url": harness.api.response_url()})
+    await harness.settle()
+    [thanks] = harness.api.called("response_url")
+    assert "choose Ask a person" not in thanks.args["text"]
+    ask_value = action_values(thanks.args["blocks"])[render.ASK_PERSON]
+    assert render.decode_action_value(ask_value)["a"] == render.split_feedback_value(value)[1]["a"]
+
+
+async def test_reply_to_reporter_from_the_card_is_delivered_and_confirmed(
+    harness: SlackHarness,
+) -> None:
+    incident, card_ts = await reported(harness)
+    await harness.interact(ticket_click(cards.REPLY, incident.reference, card_ts))
+    [opened] = await harness.api.wait_for("views.open")
+    view = opened.args["view"]
+    assert view["callback_id"] == modals.REPLY_CALLBACK
+    payload = fixture("view_submission_incident")
+    payload["user"] = {"id": STAFF, "username": "ravi.support", "name": "ravi.support"}
+    payload["view"].update(
+        id="V0REPLY01",
+        callback_id=modals.REPLY_CALLBACK,
+        private_metadata=view["private_metadata"],
+        state={
+            "values": {"reply": {"reply": {"type": "plain_text_input", "value": "Which tool?"}}}
+        },
+    )
+    await harness.interact(payload)
+    await harness.settle()
+    told = [c.args["text"] for c in dms_to(harness, "D0MEICHAN1")]
+    assert any(
+        "ravi.support from the support team replied" in t and "Which tool?" in t for t in told
+    )
+    [confirmation] = harness.api.called("chat.postEphemeral")
+    assert confirmation.args["text"] == f"{incident.reference}: Reply sent to the reporter."
+    detail = await harness.context.assistant.desk.show(incident.reference)
+    assert ("replied", "Which tool?") in [(e.action, e.detail) for e in detail.events]

@@ -153,7 +153,7 @@ async def test_incident_card_validates_then_files_and_posts_to_support(
     assert receipt.conversation_id == PERSONAL
     [post] = support_posts(desk_harness)
     assert post.activity_id is None, "a new thread in the support channel"
-    assert card_actions(post) == ["Claim", "Resolve"]
+    assert card_actions(post) == ["Claim", "Send reply", "Resolve"]
     assert "ChatGPT" in card_text(post)
 
 
@@ -178,7 +178,7 @@ async def test_claim_and_resolve_update_the_card_and_tell_the_reporter(
 
     claimed = [c for c in connector.updates() if c.activity_id == posted_id]
     assert claimed and "Ada Support" in card_text(claimed[-1])
-    assert card_actions(claimed[-1]) == ["Resolve"]
+    assert card_actions(claimed[-1]) == ["Send reply", "Resolve"]
     told = [
         c for c in connector.sent() if c.conversation_id == PERSONAL and "now handling" in c.text
     ]
@@ -245,3 +245,61 @@ async def test_claim_is_refused_outside_the_support_channel(
 
     assert "only in the support channel" in desk_harness.connector.sent()[-1].text
     assert tickets(store)[0].state == "open"
+
+
+async def test_the_incident_conversation_shows_its_step_and_its_buttons_say_their_words(
+    desk_harness: TeamsHarness, store: Store
+):
+    await desk_harness.post_and_deliver(
+        activity("personal_message", text="I pasted our client list into DeepSeek by mistake")
+    )
+    opening = desk_harness.connector.sent()[-1]
+    assert "Reporting an AI incident · step 3 of 7" in card_text(opening)
+    [cancel] = [a for card in opening.cards for a in card["actions"]]
+    assert cancel["title"] == "Cancel"
+    assert cancel["data"]["msteams"] == {
+        "type": "messageBack",
+        "text": "cancel",
+        "displayText": "cancel",
+    }
+
+    # A question mid-report is answered, with citations, and the question asked again.
+    await desk_harness.post_and_deliver(
+        activity("personal_message", text="Can I paste customer data into ChatGPT?")
+    )
+    aside = desk_harness.connector.sent()[-1]
+    assert "Back to your incident report:" in aside.text
+    assert "Reporting an AI incident · step 3 of 7" in card_text(aside)
+    assert tickets(store) == []
+
+    # What Teams sends for the messageBack click: the button's words as a message.
+    await desk_harness.post_and_deliver(activity("personal_message", text="cancel"))
+    assert desk_harness.connector.sent()[-1].text.startswith("Cancelled: I haven't sent")
+    assert tickets(store) == []
+
+
+async def test_a_reply_from_the_card_reaches_the_reporter_and_the_audit_trail(
+    desk_harness: TeamsHarness, store: Store
+):
+    await desk_harness.post_and_deliver(
+        activity(
+            "card_submit",
+            value={"policybot": "incident_submit", "what_happened": "Uploaded an HR file"},
+        )
+    )
+    [ticket] = tickets(store)
+    [post] = support_posts(desk_harness)
+    assert "Send reply" in card_actions(post)
+    await desk_harness.post_and_deliver(
+        staff_action(
+            "reply", ticket.reference, post.returned_id, reply_text="Which chatbot was it?"
+        )
+    )
+    assert any(
+        "Ada Support from the support team replied" in c.text and "Which chatbot" in c.text
+        for c in desk_harness.connector.sent()
+        if c.conversation_id == PERSONAL
+    )
+    assert desk_harness.connector.sent()[-1].text == "Reply sent to the reporter."
+    detail = await desk_harness.assistant.desk.show(ticket.reference)
+    assert ("replied", "Which chatbot was it?") in [(e.action, e.detail) for e in detail.events]
