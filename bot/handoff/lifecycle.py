@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import TextIO
+from typing import Any, TextIO
 
 import sqlalchemy as sa
 
@@ -351,7 +351,7 @@ class SupportQueue:
         return conditions or [sa.true()]
 
 
-def _order(sort: str) -> tuple[sa.ColumnElement[object], ...]:
+def _order(sort: str) -> tuple[sa.ColumnElement[Any], ...]:
     """ORDER BY for a sort name; the id breaks ties so pages are stable."""
     if sort == "oldest":
         return (TicketRow.id.asc(),)

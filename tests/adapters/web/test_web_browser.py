@@ -105,7 +105,7 @@ def ask(page, question: str) -> object:
     page.goto("/console/")
     before = page.locator("article.turn").count()
     page.get_by_label("Your question").fill(question)
-    page.get_by_role("button", name="Ask").click()
+    page.get_by_role("button", name="Ask", exact=True).click()
     turn = page.locator("article.turn").nth(before)
     turn.wait_for()
     return turn
@@ -134,7 +134,7 @@ def test_the_chat_works_without_javascript(browser, live):
     page = context.new_page()
     page.goto("/console/")
     page.get_by_label("Your question").fill("Can I use ChatGPT to draft work emails?")
-    page.get_by_role("button", name="Ask").click()
+    page.get_by_role("button", name="Ask", exact=True).click()
     page.wait_for_url("**/console/ask")
     assert page.locator("article.turn details").count() >= 1
     context.close()
@@ -222,7 +222,7 @@ def test_report_an_incident_then_support_claims_and_resolves_it(browser, live):
     shot(desk, "support-queue")
     row.get_by_role("link", name=reference).click()
     desk.get_by_role("button", name="Claim").click()
-    assert "Done: claim." in desk.content()
+    assert "Ticket claimed" in desk.content()
     desk.get_by_label("Resolution note (sent to the reporter)").fill(
         "Deleted the conversation with the vendor; no further action."
     )

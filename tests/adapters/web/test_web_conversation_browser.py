@@ -52,8 +52,7 @@ def say(page, text: str) -> object:
 def last_turn_says(page, text: str) -> object:
     """Wait until the newest turn contains ``text`` (step buttons answer asynchronously)."""
     page.wait_for_function(
-        "text => document.querySelector('#conversation').lastElementChild.innerText"
-        ".includes(text)",
+        "text => document.querySelector('#conversation').lastElementChild.innerText.includes(text)",
         arg=text,
     )
     return page.locator("article.turn").last
