@@ -183,7 +183,7 @@ def test_an_admin_uploads_an_edited_policy_and_the_answer_changes(page, live, tm
     assert "2.4 Otter.ai for meeting transcripts" in after.inner_text()
     page.goto("/console/admin")
     row = page.locator("tr", has_text="Harbourview")
-    assert "2.1" in row.inner_text()
+    assert "\t2.2\t" in row.inner_text()
 
 
 def test_feedback_and_ask_a_person_from_an_answer(page):
