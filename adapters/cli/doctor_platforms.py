@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 import yaml
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.exc import SQLAlchemyError
 
 import adapters.slack
 from adapters.cli.diagnosis import Check, failed, passed
@@ -26,6 +28,8 @@ from adapters.teams.support import SupportChannel
 from bot.answering.engine import build_composer
 from bot.errors import ConfigurationError
 from bot.settings import Settings
+from bot.store import connect
+from bot.store.values import SharedValues
 
 CheckGroup = Callable[[Settings], Iterator[Check]]
 MANIFEST = Path(adapters.slack.__file__).resolve().parent / "manifest.yaml"
@@ -167,7 +171,20 @@ def check_teams(settings: Settings) -> Iterator[Check]:
         yield passed("teams", "not configured (MicrosoftAppId unset: Emulator mode)")
         return
     yield teams_token_check(teams)
-    reference = SupportChannel(teams, settings.data_dir).reference()
+    engine = connect(settings.resolved_database_url)
+    try:
+        # A channel set or learnt in chat is kept in the shared database (once migrated).
+        values = SharedValues(engine) if sa.inspect(engine).has_table("shared_values") else None
+        reference = SupportChannel(teams, values).reference()
+    except SQLAlchemyError as exc:
+        yield failed(
+            "teams_support_conversation",
+            f"cannot read the support channel from the database ({exc.__class__.__name__})",
+            "fix the database check above, then run doctor again",
+        )
+        return
+    finally:
+        engine.dispose()
     if reference is None:
         yield failed(
             "teams_support_conversation",

@@ -36,12 +36,13 @@ def channel_id(conversation_id: str) -> str:
 class SupportChannel:
     """The support conversation's reference: configured, learnt, or set by an admin."""
 
-    def __init__(self, settings: TeamsSettings, values: SharedValues) -> None:
+    def __init__(self, settings: TeamsSettings, values: SharedValues | None) -> None:
+        """``values`` None: only the configured channel (a database not migrated yet)."""
         self.settings = settings
         self.values = values
 
     def _stored(self) -> str | None:
-        return self.values.get(VALUE_NAME)
+        return self.values.get(VALUE_NAME) if self.values is not None else None
 
     def reference(self) -> ConversationReference | None:
         """A reference that posts a new thread in the support channel, or None if unset."""
@@ -106,6 +107,8 @@ class SupportChannel:
                 tenant_id=conversation.tenant_id,
             ),
         )
+        if self.values is None:
+            raise PermissionError("the support channel cannot be stored: no database")
         self.values.put(VALUE_NAME, serialize_reference(reference))
         log.info("teams: support channel is now %s", reference.conversation.id)
         return reference
