@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -145,7 +145,7 @@ class Store:
 
     def finish_delivery(self, platform: str, event_id: str) -> None:
         """Mark a claimed event answered: from now on every repeat is dropped for good."""
-        table = ProcessedEventRow.__table__
+        table = cast(sa.Table, ProcessedEventRow.__table__)
         with self.engine.begin() as connection:
             connection.execute(
                 sa.update(table)

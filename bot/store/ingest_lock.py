@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,7 +58,7 @@ class IngestLock:
         self.stale_after = stale_after
         self.renew_every = renew_every
 
-    def _insert(self) -> object:
+    def _insert(self) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         return dialect.insert(IngestLockRow.__table__)
 
@@ -68,7 +69,7 @@ class IngestLock:
             IngestRunning: another holder renewed it within :attr:`stale_after`.
         """
         now = now or datetime.now(UTC)
-        table = IngestLockRow.__table__
+        table = cast(sa.Table, IngestLockRow.__table__)
         values = {"holder": holder, "owner": process_name(), "started_at": now, "renewed_at": now}
         statement = (
             self._insert()
@@ -96,7 +97,7 @@ class IngestLock:
 
     def renew(self, holder: str) -> bool:
         """Keep the lock alive; False if it was taken over (this holder looked dead)."""
-        table = IngestLockRow.__table__
+        table = cast(sa.Table, IngestLockRow.__table__)
         with self.engine.begin() as connection:
             result = connection.execute(
                 sa.update(table)
@@ -106,7 +107,7 @@ class IngestLock:
         return bool(result.rowcount)
 
     def release(self, holder: str) -> None:
-        table = IngestLockRow.__table__
+        table = cast(sa.Table, IngestLockRow.__table__)
         with self.engine.begin() as connection:
             connection.execute(
                 sa.delete(table).where(table.c["name"] == LOCK_NAME, table.c["holder"] == holder)
@@ -115,7 +116,7 @@ class IngestLock:
     def held(self, *, now: datetime | None = None) -> bool:
         """Is a live holder (one that renewed within :attr:`stale_after`) ingesting now?"""
         now = now or datetime.now(UTC)
-        table = IngestLockRow.__table__
+        table = cast(sa.Table, IngestLockRow.__table__)
         with self.engine.connect() as connection:
             renewed = connection.execute(
                 sa.select(table.c["renewed_at"]).where(table.c["name"] == LOCK_NAME)
