@@ -16,7 +16,7 @@ from adapters.web.oidc_settings import CALLBACK_PATH, OidcSettings
 from adapters.web.settings import WebSettings
 from adapters.web.staff import StaffDirectory
 from bot.answering.engine import Engine, build_engine
-from bot.assistant import Assistant
+from bot.assembly import build_assistant
 from bot.settings import BUNDLED_SOURCES, Settings
 from knowledge.embedding import Embedder
 from tests.adapters.web import test_web_browser as base
@@ -54,7 +54,7 @@ def console_with_sso(
     shutil.copytree(engine.settings.resolved_index_dir, root / "data" / "index")
     settings = Settings(data_dir=root / "data", sources=[sources], _env_file=None)
     own = build_engine(settings, embedder=embedder)
-    context = ServerContext(settings=settings, engine=own, assistant=Assistant(own))
+    context = ServerContext(settings=settings, engine=own, assistant=build_assistant(own))
     port = unused_port()
     sso = OidcSettings(
         _env_file=None,
