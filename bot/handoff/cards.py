@@ -114,10 +114,11 @@ def sla_text(claim_by: datetime | None, now: datetime) -> str:
     """The acknowledgement timer in words: "due in 1 h 20 min" or "overdue by 35 min"."""
     if claim_by is None:
         return ""
-    seconds = int((claim_by - now).total_seconds())
-    minutes = abs(seconds) // 60
+    remaining = (claim_by - now).total_seconds()
+    minutes = int(abs(remaining)) // 60
     span = f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
-    return f"due in {span}" if seconds >= 0 else f"overdue by {span}"
+    # The sign of the exact remainder, not of its truncation: half a second late is overdue.
+    return f"due in {span}" if remaining >= 0 else f"overdue by {span}"
 
 
 def ticket_card(ticket: Ticket) -> TicketCard:

@@ -58,7 +58,14 @@ def live(
     context = ServerContext(settings=settings, engine=own, assistant=build_assistant(own))
 
     def setup(app, ctx):
-        console_adapter.setup(app, ctx, settings=WebSettings(_env_file=None))
+        # One live console serves every browser test from one address: anonymous limits
+        # high enough that the tests' own questions and reports are never refused.
+        generous = {
+            "anonymous_questions_per_minute": 10_000,
+            "anonymous_tickets_per_hour": 10_000,
+            "anonymous_tickets_per_hour_total": 10_000,
+        }
+        console_adapter.setup(app, ctx, settings=WebSettings(_env_file=None, **generous))
 
     server = start_live_server(create_app(context, [setup]), context)
     accounts = context.extras["web_console"].accounts
