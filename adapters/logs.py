@@ -70,11 +70,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever ``sys.stderr`` is when a record arrives.
+
+    A plain ``StreamHandler(sys.stderr)`` keeps the stream of the moment it was built; when
+    that stream is swapped and closed (a test capturing output, a process redirecting its
+    stderr), every later record fails with "I/O operation on closed file".
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        """Ignored: the stream is always the current ``sys.stderr``."""
+
+
 def configure_server_logging(level: str, *, stream: IO[str] | None = None) -> None:
-    """Send the root logger to ``stream`` (stderr), as JSON lines unless it is a terminal."""
-    stream = stream or sys.stderr
-    handler = logging.StreamHandler(stream)
-    if stream.isatty():
+    """Send the root logger to ``stream`` (default: the current stderr, looked up for each
+    record), as JSON lines unless it is a terminal."""
+    handler = logging.StreamHandler(stream) if stream else StderrHandler()
+    if (stream or sys.stderr).isatty():
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     else:
         handler.setFormatter(JsonFormatter())

@@ -28,6 +28,7 @@ from adapters.cli import (
     tickets,
     users,
 )
+from adapters.logs import StderrHandler
 from bot.errors import ConfigurationError, PolicyBotError
 from bot.settings import Settings
 
@@ -62,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
-        stream=sys.stderr,
+        handlers=[StderrHandler()],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for noisy in ("chromadb", "httpx", "sentence_transformers", "urllib3", "bm25s"):

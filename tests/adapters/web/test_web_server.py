@@ -136,3 +136,23 @@ def test_users_add_as_a_command(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "created ada (admin)" in result.stderr
+
+
+def test_server_logs_follow_stderr_when_it_is_swapped_and_closed(monkeypatch, capsys):
+    """The default handler writes to the stderr of the moment, so a stream swapped out and
+    closed (as a test's capture is, after a ``policybot serve`` run) breaks no later record."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    try:
+        configure_server_logging("INFO")
+        logging.getLogger("policybot.test").info("one")
+        first.close()
+        monkeypatch.setattr("sys.stderr", second)
+        logging.getLogger("policybot.test").info("two")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert json.loads(second.getvalue())["message"] == "two"
+    assert "Logging error" not in second.getvalue() + capsys.readouterr().err
