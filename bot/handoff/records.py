@@ -7,6 +7,7 @@ each function works in the caller's session, so it commits or rolls back with th
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,32 +23,37 @@ from bot.store.schema import OutboxRow, TicketEventRow, TicketRow
 TITLE_CHARS = 120
 
 
+@dataclass(frozen=True)
+class NewTicket:
+    """What an employee's submission puts in a ticket, before it has a reference."""
+
+    kind: TicketKind
+    reporter: Reporter
+    title: str
+    body: str
+    severity: Severity
+    details: dict[str, Any] = field(default_factory=dict)
+    # The submission's idempotency key: a repeat with the same key returns the first ticket.
+    key: str | None = None
+    # The stored answer the ticket is about (escalations and "not helpful" ratings).
+    answer_id: str | None = None
+
+
 def insert_ticket(
-    store: Store,
-    session: Session,
-    kind: TicketKind,
-    reporter: Reporter,
-    *,
-    now: datetime,
-    ack_after: timedelta,
-    title: str,
-    body: str,
-    details: dict[str, Any],
-    severity: Severity,
-    key: str | None,
-    answer_id: str | None = None,
+    store: Store, session: Session, new: NewTicket, *, now: datetime, ack_after: timedelta
 ) -> TicketRow:
     """A new open ticket with its next reference (``INC-2026-0042``), its "created" event
     and the support-channel post; incidents get an acknowledgement deadline."""
+    kind, reporter = new.kind, new.reporter
     number = store.next_number(session, kind.prefix, now.year)
     row = TicketRow(
         reference=f"{kind.prefix}-{now.year}-{number:04d}",
         kind=kind.value,
         state=TicketState.OPEN.value,
-        severity=severity.value,
-        title=title_of(title),
-        body=body,
-        details=details,
+        severity=new.severity.value,
+        title=title_of(new.title),
+        body=new.body,
+        details=new.details,
         reporter_platform=reporter.platform,
         reporter_user_id=reporter.user_id,
         reporter_ref=reporter.conversation_ref,
@@ -55,8 +61,8 @@ def insert_ticket(
         created_at=now,
         updated_at=now,
         ack_due_at=now + ack_after if kind is TicketKind.INCIDENT else None,
-        answer_id=answer_id,
-        idempotency_key=key,
+        answer_id=new.answer_id,
+        idempotency_key=new.key,
     )
     session.add(row)
     session.flush()

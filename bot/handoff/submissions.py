@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.errors import InvalidInput
 from bot.handoff.incident_form import INCIDENT_FIELDS
 from bot.handoff.ports import Reporter
-from bot.handoff.records import insert_ticket, ticket_of
+from bot.handoff.records import NewTicket, insert_ticket, ticket_of
 from bot.handoff.tickets import (
     AnswerRecord,
     Escalation,
@@ -104,13 +104,15 @@ class Handoff:
         raise_if(errors)
         tool = values["tool"]
         return self._submit(
-            TicketKind.INCIDENT,
-            report.reporter,
-            title=f"AI incident{f' ({tool})' if tool else ''}: {values['what_happened']}",
-            body=values["what_happened"],
-            details={k: v for k, v in values.items() if k != "what_happened"},
-            severity=Severity.HIGH,
-            key=report.idempotency_key,
+            NewTicket(
+                TicketKind.INCIDENT,
+                report.reporter,
+                title=f"AI incident{f' ({tool})' if tool else ''}: {values['what_happened']}",
+                body=values["what_happened"],
+                details={k: v for k, v in values.items() if k != "what_happened"},
+                severity=Severity.HIGH,
+                key=report.idempotency_key,
+            )
         )
 
     def general_feedback(self, feedback: GeneralFeedback) -> Submitted:
@@ -120,13 +122,15 @@ class Handoff:
         _check_reporter(feedback.reporter, errors)
         raise_if(errors)
         return self._submit(
-            TicketKind.FEEDBACK,
-            feedback.reporter,
-            title=f"Feedback: {text}",
-            body=text,
-            details={"source": "general"},
-            severity=Severity.LOW,
-            key=feedback.idempotency_key,
+            NewTicket(
+                TicketKind.FEEDBACK,
+                feedback.reporter,
+                title=f"Feedback: {text}",
+                body=text,
+                details={"source": "general"},
+                severity=Severity.LOW,
+                key=feedback.idempotency_key,
+            )
         )
 
     def escalate(self, escalation: Escalation) -> Submitted:
@@ -148,21 +152,23 @@ class Handoff:
         raise_if(errors)
         answer_id = stored.id if stored is not None else None
         return self._submit(
-            TicketKind.ESCALATION,
-            escalation.reporter,
-            title=f"Question: {question}",
-            body=question,
-            details={
-                "question": question,
-                "answer": answer,
-                "answer_status": status,
-                "citations": citations,
-                "note": note,
-                "answer_id": answer_id,
-            },
-            severity=Severity.MEDIUM,
-            key=escalation.idempotency_key,
-            answer_id=answer_id,
+            NewTicket(
+                TicketKind.ESCALATION,
+                escalation.reporter,
+                title=f"Question: {question}",
+                body=question,
+                details={
+                    "question": question,
+                    "answer": answer,
+                    "answer_status": status,
+                    "citations": citations,
+                    "note": note,
+                    "answer_id": answer_id,
+                },
+                severity=Severity.MEDIUM,
+                key=escalation.idempotency_key,
+                answer_id=answer_id,
+            )
         )
 
     def submit_feedback(self, rating: Rating) -> RatingReceipt:
@@ -201,13 +207,9 @@ class Handoff:
                 )
                 ticket = None
                 if not rating.helpful:
-                    ticket_row = insert_ticket(
-                        self.store,
-                        session,
+                    new = NewTicket(
                         TicketKind.FEEDBACK,
                         rating.reporter,
-                        now=now,
-                        ack_after=self.ack_after,
                         title=f"Not helpful: {row.question}",
                         body=comment or "(no comment)",
                         details={
@@ -220,8 +222,10 @@ class Handoff:
                             "answer_id": row.answer_id,
                         },
                         severity=Severity.LOW,
-                        key=None,
                         answer_id=row.answer_id,
+                    )
+                    ticket_row = insert_ticket(
+                        self.store, session, new, now=now, ack_after=self.ack_after
                     )
                     row.ticket_id = ticket_row.id
                     session.add(
@@ -312,37 +316,14 @@ class Handoff:
     ) -> str:
         return checked_text(name, value, errors, max_chars=self.max_chars, required=required)
 
-    def _submit(
-        self,
-        kind: TicketKind,
-        reporter: Reporter,
-        *,
-        title: str,
-        body: str,
-        details: dict[str, Any],
-        severity: Severity,
-        key: str | None,
-        answer_id: str | None = None,
-    ) -> Submitted:
+    def _submit(self, new: NewTicket) -> Submitted:
+        key = new.key
         if key is not None and (existing := self._ticket_by_key(key)) is not None:
             return Submitted(ticket=existing, created=False)
         try:
             with self.store.transaction() as session:
                 now = self.clock()
-                row = insert_ticket(
-                    self.store,
-                    session,
-                    kind,
-                    reporter,
-                    now=now,
-                    ack_after=self.ack_after,
-                    title=title,
-                    body=body,
-                    details=details,
-                    severity=severity,
-                    key=key,
-                    answer_id=answer_id,
-                )
+                row = insert_ticket(self.store, session, new, now=now, ack_after=self.ack_after)
                 return Submitted(ticket=ticket_of(row, now), created=True)
         except IntegrityError:
             # A concurrent request committed the same key between our check and insert.
