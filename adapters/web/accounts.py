@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from adapters.web import schema
 from bot.errors import PolicyBotError
+from bot.store import schema
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD_CHARS = 10
@@ -78,7 +78,7 @@ class AccountStore:
         check_password(password)
         with self.engine.begin() as conn:
             exists = conn.execute(
-                sa.select(schema.users.c.id).where(schema.users.c.name == name)
+                sa.select(schema.console_users.c.id).where(schema.console_users.c.name == name)
             ).first()
             if exists:
                 raise AccountError(
@@ -86,7 +86,7 @@ class AccountStore:
                     "change the password"
                 )
             result = conn.execute(
-                schema.users.insert().values(
+                schema.console_users.insert().values(
                     name=name,
                     role=role.value,
                     password_hash=self.hasher.hash(password),
@@ -100,30 +100,36 @@ class AccountStore:
         check_password(password)
         with self.engine.begin() as conn:
             updated = conn.execute(
-                schema.users.update()
-                .where(schema.users.c.name == name)
+                schema.console_users.update()
+                .where(schema.console_users.c.name == name)
                 .values(password_hash=self.hasher.hash(password))
             ).rowcount
             if not updated:
                 raise AccountError(f"no user {name!r}; create it with `policybot users add`")
             user_id = conn.execute(
-                sa.select(schema.users.c.id).where(schema.users.c.name == name)
+                sa.select(schema.console_users.c.id).where(schema.console_users.c.name == name)
             ).scalar_one()
-            conn.execute(schema.sessions.delete().where(schema.sessions.c.user_id == user_id))
+            conn.execute(
+                schema.console_sessions.delete().where(schema.console_sessions.c.user_id == user_id)
+            )
 
     def users(self) -> list[User]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(schema.users.c.id, schema.users.c.name, schema.users.c.role).order_by(
-                    schema.users.c.name
-                )
+                sa.select(
+                    schema.console_users.c.id,
+                    schema.console_users.c.name,
+                    schema.console_users.c.role,
+                ).order_by(schema.console_users.c.name)
             ).all()
         return [User(id=row.id, name=row.name, role=Role(row.role)) for row in rows]
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The user if the password is right, else None (same cost for unknown names)."""
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(schema.users).where(schema.users.c.name == name)).first()
+            row = conn.execute(
+                sa.select(schema.console_users).where(schema.console_users.c.name == name)
+            ).first()
         stored = row.password_hash if row else self._decoy
         try:
             self.hasher.verify(stored, password[:MAX_PASSWORD_CHARS])
@@ -134,8 +140,8 @@ class AccountStore:
         if self.hasher.check_needs_rehash(stored):
             with self.engine.begin() as conn:
                 conn.execute(
-                    schema.users.update()
-                    .where(schema.users.c.id == row.id)
+                    schema.console_users.update()
+                    .where(schema.console_users.c.id == row.id)
                     .values(password_hash=self.hasher.hash(password))
                 )
         return User(id=row.id, name=row.name, role=Role(row.role))
@@ -145,9 +151,11 @@ class AccountStore:
         token = random_secrets.token_urlsafe(32)
         now = _now()
         with self.engine.begin() as conn:
-            conn.execute(schema.sessions.delete().where(schema.sessions.c.expires_at < now))
             conn.execute(
-                schema.sessions.insert().values(
+                schema.console_sessions.delete().where(schema.console_sessions.c.expires_at < now)
+            )
+            conn.execute(
+                schema.console_sessions.insert().values(
                     token_hash=_sha256(token),
                     user_id=user.id,
                     created_at=now,
@@ -159,15 +167,17 @@ class AccountStore:
     def session_user(self, token: str) -> User | None:
         query = (
             sa.select(
-                schema.users.c.id,
-                schema.users.c.name,
-                schema.users.c.role,
-                schema.sessions.c.expires_at,
+                schema.console_users.c.id,
+                schema.console_users.c.name,
+                schema.console_users.c.role,
+                schema.console_sessions.c.expires_at,
             )
-            .join(schema.users, schema.users.c.id == schema.sessions.c.user_id)
+            .join(
+                schema.console_users, schema.console_users.c.id == schema.console_sessions.c.user_id
+            )
             .where(
-                schema.sessions.c.token_hash == _sha256(token),
-                schema.users.c.disabled_at.is_(None),
+                schema.console_sessions.c.token_hash == _sha256(token),
+                schema.console_users.c.disabled_at.is_(None),
             )
         )
         with self.engine.connect() as conn:
@@ -179,36 +189,46 @@ class AccountStore:
     def end_session(self, token: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                schema.sessions.delete().where(schema.sessions.c.token_hash == _sha256(token))
+                schema.console_sessions.delete().where(
+                    schema.console_sessions.c.token_hash == _sha256(token)
+                )
             )
 
     def record_login_failure(self, key: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(schema.login_failures.insert().values(key_hash=_sha256(key), at=_now()))
+            conn.execute(
+                schema.console_login_failures.insert().values(key_hash=_sha256(key), at=_now())
+            )
 
     def login_failures(self, key: str, *, window: timedelta) -> int:
         since = _now() - window
         with self.engine.begin() as conn:
-            conn.execute(schema.login_failures.delete().where(schema.login_failures.c.at < since))
+            conn.execute(
+                schema.console_login_failures.delete().where(
+                    schema.console_login_failures.c.at < since
+                )
+            )
             return int(
                 conn.execute(
                     sa.select(sa.func.count())
-                    .select_from(schema.login_failures)
-                    .where(schema.login_failures.c.key_hash == _sha256(key))
+                    .select_from(schema.console_login_failures)
+                    .where(schema.console_login_failures.c.key_hash == _sha256(key))
                 ).scalar_one()
             )
 
     def clear_login_failures(self, key: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                schema.login_failures.delete().where(
-                    schema.login_failures.c.key_hash == _sha256(key)
+                schema.console_login_failures.delete().where(
+                    schema.console_login_failures.c.key_hash == _sha256(key)
                 )
             )
 
     def secret(self, name: str) -> str:
         """A random secret shared by every process on this database, made on first use."""
-        query = sa.select(schema.secrets.c.value).where(schema.secrets.c.name == name)
+        query = sa.select(schema.console_secrets.c.value).where(
+            schema.console_secrets.c.name == name
+        )
         with self.engine.begin() as conn:
             value = conn.execute(query).scalar_one_or_none()
             if value is not None:
@@ -216,7 +236,9 @@ class AccountStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    schema.secrets.insert().values(name=name, value=random_secrets.token_hex(32))
+                    schema.console_secrets.insert().values(
+                        name=name, value=random_secrets.token_hex(32)
+                    )
                 )
         except sa.exc.IntegrityError:
             pass  # another process made it first; read theirs

@@ -34,7 +34,6 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from adapters.web import schema
 from adapters.web.accounts import AccountStore, Role, User, keyed_digest
 from adapters.web.console import PREFIX, console_of
 from adapters.web.oidc_settings import SETTINGS_KEY, OidcSettings, sign_in_options
@@ -42,6 +41,7 @@ from adapters.web.render import render
 from adapters.web.security import SESSION_COOKIE, set_cookie
 from adapters.web.signin import safe_next
 from adapters.web.staff import record
+from bot.store import schema
 
 log = logging.getLogger(__name__)
 FLOW_COOKIE = "policybot_sso"
@@ -158,7 +158,7 @@ def provision(accounts: AccountStore, claims: dict[str, Any], issuer: str, role:
     Raises :class:`SignOnError` when an admin disabled the account.
     """
     subject = hashlib.sha256(f"{issuer}|{claims['sub']}".encode()).hexdigest()
-    users = schema.users
+    users = schema.console_users
     with accounts.engine.begin() as conn:
         row = conn.execute(sa.select(users).where(users.c.sso_subject == subject)).first()
         if row is None:

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from adapters.web import schema
 from adapters.web.accounts import AccountError, AccountStore, Role, User
+from bot.store import schema
 
 CLI_ACTOR = "cli"
 
@@ -54,7 +54,7 @@ class StaffDirectory:
         self.engine = accounts.engine
 
     def staff(self) -> list[StaffAccount]:
-        users = schema.users
+        users = schema.console_users
         query = sa.select(
             users.c.id,
             users.c.name,
@@ -78,7 +78,7 @@ class StaffDirectory:
         ]
 
     def events(self, *, limit: int = 50) -> list[AccountEvent]:
-        table = schema.account_events
+        table = schema.console_account_events
         query = sa.select(table).order_by(table.c.at.desc(), table.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
@@ -107,7 +107,7 @@ class StaffDirectory:
         """Disable ``name`` and end every session of theirs at once."""
         if actor == name:
             raise AccountError("you cannot disable your own account; ask another admin")
-        users = schema.users
+        users = schema.console_users
         with self.engine.begin() as conn:
             row = self._locked_row(conn, name)
             if row.disabled_at is not None:
@@ -117,11 +117,13 @@ class StaffDirectory:
             conn.execute(
                 users.update().where(users.c.id == row.id).values(disabled_at=datetime.now(UTC))
             )
-            conn.execute(schema.sessions.delete().where(schema.sessions.c.user_id == row.id))
+            conn.execute(
+                schema.console_sessions.delete().where(schema.console_sessions.c.user_id == row.id)
+            )
             record(conn, actor, name, "disabled", "sessions ended")
 
     def enable(self, actor: str, name: str) -> None:
-        users = schema.users
+        users = schema.console_users
         with self.engine.begin() as conn:
             row = self._locked_row(conn, name)
             if row.disabled_at is None:
@@ -130,7 +132,7 @@ class StaffDirectory:
             record(conn, actor, name, "enabled", None)
 
     def change_role(self, actor: str, name: str, role: Role) -> None:
-        users = schema.users
+        users = schema.console_users
         with self.engine.begin() as conn:
             row = self._locked_row(conn, name)
             before = Role(row.role)
@@ -145,13 +147,19 @@ class StaffDirectory:
 
     def _row(self, name: str) -> sa.Row:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(schema.users).where(schema.users.c.name == name)).first()
+            row = conn.execute(
+                sa.select(schema.console_users).where(schema.console_users.c.name == name)
+            ).first()
         if row is None:
             raise AccountError(f"no account named {name!r}")
         return row
 
     def _locked_row(self, conn: sa.Connection, name: str) -> sa.Row:
-        query = sa.select(schema.users).where(schema.users.c.name == name).with_for_update()
+        query = (
+            sa.select(schema.console_users)
+            .where(schema.console_users.c.name == name)
+            .with_for_update()
+        )
         row = conn.execute(query).first()
         if row is None:
             raise AccountError(f"no account named {name!r}")
@@ -159,7 +167,7 @@ class StaffDirectory:
 
     def _keep_an_admin(self, conn: sa.Connection, leaving: str) -> None:
         """Refuse a change that would leave no enabled admin (rows locked on PostgreSQL)."""
-        users = schema.users
+        users = schema.console_users
         others = conn.execute(
             sa.select(users.c.id)
             .where(
@@ -178,7 +186,7 @@ class StaffDirectory:
 def record(conn: sa.Connection, actor: str, account: str, action: str, detail: str | None) -> None:
     """One audit row, in the caller's transaction."""
     conn.execute(
-        schema.account_events.insert().values(
+        schema.console_account_events.insert().values(
             at=datetime.now(UTC), actor=actor, account=account, action=action, detail=detail
         )
     )

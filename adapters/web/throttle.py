@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from adapters.web import schema
+from bot.store import schema
 
 if TYPE_CHECKING:
     from adapters.web.console import Console
@@ -68,7 +68,7 @@ class SignInThrottle:
         self.window = window
 
     def _stats(self, conn: sa.Connection, key: str, since: datetime) -> tuple[int, datetime | None]:
-        table = schema.login_failures
+        table = schema.console_login_failures
         row = conn.execute(
             sa.select(sa.func.count(), sa.func.max(table.c.at)).where(
                 table.c.key_hash == _digest(key), table.c.at >= since
@@ -84,7 +84,11 @@ class SignInThrottle:
         now = now or datetime.now(UTC)
         since = now - self.window
         with self.engine.begin() as conn:
-            conn.execute(schema.login_failures.delete().where(schema.login_failures.c.at < since))
+            conn.execute(
+                schema.console_login_failures.delete().where(
+                    schema.console_login_failures.c.at < since
+                )
+            )
             waits = [
                 self._wait(*self._stats(conn, attempt.pair, since), free=self.free, now=now),
                 self._wait(
@@ -106,7 +110,7 @@ class SignInThrottle:
         keys = (attempt.pair, attempt.client_key, attempt.account_key)
         with self.engine.begin() as conn:
             conn.execute(
-                schema.login_failures.insert(),
+                schema.console_login_failures.insert(),
                 [{"key_hash": _digest(key), "at": now} for key in keys],
             )
 
@@ -114,8 +118,8 @@ class SignInThrottle:
         """The pair's slate is wiped; the account's count stays visible to admins."""
         with self.engine.begin() as conn:
             conn.execute(
-                schema.login_failures.delete().where(
-                    schema.login_failures.c.key_hash == _digest(attempt.pair)
+                schema.console_login_failures.delete().where(
+                    schema.console_login_failures.c.key_hash == _digest(attempt.pair)
                 )
             )
 

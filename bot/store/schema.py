@@ -314,3 +314,84 @@ class IngestLockRow(Base):
     owner: Mapped[str] = mapped_column(sa.String(255))
     started_at: Mapped[datetime]
     renewed_at: Mapped[datetime]
+
+
+# The web console's tables (migrations 0002_console and 0005_staff_accounts): accounts,
+# sign-in sessions, login failures, its CSRF secret, the per-question log of the admin chart
+# and the ingest runs. None holds what an employee typed: questions are counted (time,
+# platform, status), never stored; sessions and login failures keep hashes, not tokens or
+# addresses. Plain tables (queried with Core statements), in the same metadata as the rest,
+# so Alembic's autogenerate and the tests' table lists know them.
+
+console_users = sa.Table(
+    "console_users",
+    Base.metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("disabled_at", UTCDateTime()),
+    sa.Column("sso_subject", sa.String(64)),
+    sa.CheckConstraint("role IN ('employee', 'support', 'admin')", name="role"),
+    sa.Index("ux_console_users_sso_subject", "sso_subject", unique=True),
+)
+
+console_sessions = sa.Table(
+    "console_sessions",
+    Base.metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id", BigId, sa.ForeignKey("console_users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
+)
+
+console_login_failures = sa.Table(
+    "console_login_failures",
+    Base.metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Index("ix_console_login_failures_key_hash_at", "key_hash", "at"),
+)
+
+console_secrets = sa.Table(
+    "console_secrets",
+    Base.metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.String(128), nullable=False),
+)
+
+console_question_events = sa.Table(
+    "console_question_events",
+    Base.metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+)
+
+console_ingest_runs = sa.Table(
+    "console_ingest_runs",
+    Base.metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("finished_at", UTCDateTime()),
+    sa.Column("trigger", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(64)),
+    sa.Column("report", sa.JSON),
+    sa.Column("error", sa.Text),
+)
+
+console_account_events = sa.Table(
+    "console_account_events",
+    Base.metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("account", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("detail", sa.String(255)),
+)
