@@ -23,9 +23,10 @@ from adapters.server import ServerContext
 from adapters.slack import commands, interactions, questions, web
 from adapters.slack.dedupe import ClaimDelivery, DedupeMiddleware, store_claims, store_finish
 from adapters.slack.settings import SlackSettings
-from adapters.slack.support import SlackNotifier
+from adapters.slack.support import PLATFORM, SlackNotifier
 from adapters.slack.work import BackgroundWork
 from bot.errors import ConfigurationError
+from bot.store.deliveries import CardMemory
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,9 @@ def build_app(
         client=client,
         authorize=authorize,
         claims=claims or store_claims(context.assistant.store, ack_executor),
-        notifier=SlackNotifier(client, settings.support_channel, cards=context.assistant.store),
+        notifier=SlackNotifier(
+            client, settings.support_channel, cards=CardMemory(context.assistant.store, PLATFORM)
+        ),
         ack_executor=ack_executor,
     )
     context.assistant.notifiers.register(

@@ -6,9 +6,9 @@ header), and may deliver the same event twice without that header. Bolt has no d
 own. Every event carries an ``event_id`` that is unique across workspaces, so the first
 delivery claims it and every repeat is acknowledged with 200 and dropped.
 
-The claim is a function ``(platform, event_id) -> bool``: by default the hand-off store's
-``claim_delivery`` (a primary key, so it holds across server processes); tests and other
-deployments may pass their own.
+The claim is a function ``(platform, event_id) -> bool``: by default the store's delivery
+ledger (``bot.store.deliveries``; a primary key, so it holds across server processes);
+tests and other deployments may pass their own.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from slack_bolt.response import BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store import Store
+from bot.store.deliveries import DeliveryLedger
 
 PLATFORM = "slack"
 RETRY_HEADER = "x-slack-retry-num"
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 def store_claims(store: Store, executor: Executor) -> ClaimDelivery:
-    """The hand-off store's ``claim_delivery`` (a primary key shared by every process), off
+    """The store's delivery ledger (a primary key shared by every process), off
     the event loop. If the database cannot be reached the event is processed: a rare
     second answer is better than none.
 
@@ -45,11 +46,12 @@ def store_claims(store: Store, executor: Executor) -> ClaimDelivery:
     queue behind the answers being worked out, and a burst of questions would then hold
     the next acknowledgements past Slack's 3 seconds.
     """
+    ledger = DeliveryLedger(store)
 
     async def claim_in_store(platform: str, event_id: str) -> bool:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(executor, store.claim_delivery, platform, event_id)
+            return await loop.run_in_executor(executor, ledger.claim, platform, event_id)
         except SQLAlchemyError as exc:
             log.warning("slack: delivery dedupe unavailable: %s", type(exc).__name__)
             return True
@@ -58,12 +60,13 @@ def store_claims(store: Store, executor: Executor) -> ClaimDelivery:
 
 
 def store_finish(store: Store, executor: Executor) -> FinishDelivery:
-    """The hand-off store's ``finish_delivery``, on the claims' own threads."""
+    """The store's delivery ledger marking an event answered, on the claims' own threads."""
+    ledger = DeliveryLedger(store)
 
     async def finish_in_store(platform: str, event_id: str) -> None:
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(executor, store.finish_delivery, platform, event_id)
+            await loop.run_in_executor(executor, ledger.finish, platform, event_id)
         except SQLAlchemyError as exc:  # the lease then lets a retry through: a rare repeat
             log.warning("slack: could not mark a delivery answered: %s", type(exc).__name__)
 
@@ -110,7 +113,7 @@ class DedupeMiddleware(AsyncMiddleware):
         if await claim(self.claim_delivery, event_id):
             # Slack retries only what was not acknowledged: once the listener has acked,
             # the event is done for Slack. A process dying before that leaves the claim to
-            # expire (Store.claim_delivery's lease), and Slack's next retry is answered.
+            # expire (the delivery ledger's lease), and Slack's next retry is answered.
             response = await next()
             if self.finish_delivery is not None and response is not None and response.status < 300:
                 await self.finish_delivery(PLATFORM, event_id)

@@ -19,7 +19,7 @@ from adapters.slack import cards, web
 from adapters.slack.render import escape
 from bot.handoff.ports import Notifier, Reporter
 from bot.handoff.tickets import Ticket
-from bot.store import Store
+from bot.store.deliveries import CardMemory
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class SlackNotifier(Notifier):
         client: AsyncWebClient,
         support_channel: str | None,
         *,
-        cards: Store | None = None,
+        cards: CardMemory | None = None,
         max_cards: int = 10_000,
     ) -> None:
         self.client = client
@@ -62,16 +62,14 @@ class SlackNotifier(Notifier):
     async def remember_card(self, reference: str, channel: str, ts: str) -> None:
         self._cache(reference, channel, ts)
         if self.cards is not None:
-            await asyncio.to_thread(
-                self.cards.remember_card, PLATFORM, reference, f"{channel} {ts}"
-            )
+            await asyncio.to_thread(self.cards.remember, reference, f"{channel} {ts}")
 
     async def card_of(self, reference: str) -> tuple[str, str] | None:
         if reference in self._cards:
             return self._cards[reference]
         if self.cards is None:
             return None
-        stored = await asyncio.to_thread(self.cards.card_of, PLATFORM, reference)
+        stored = await asyncio.to_thread(self.cards.recall, reference)
         if stored is None:
             return None
         channel, _, ts = stored.partition(" ")

@@ -40,7 +40,7 @@ class DeliveryClaims(ABC):
 
 
 class StoreDeliveryClaims(DeliveryClaims):
-    """Claims in the database (``Store.claim_delivery``: a primary key), shared by every
+    """Claims in the database (``DeliveryLedger.claim``: a primary key), shared by every
     process behind a load balancer; the blocking call runs in a worker thread."""
 
     def __init__(

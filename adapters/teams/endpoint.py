@@ -34,6 +34,7 @@ from adapters.teams.notifier import TeamsNotifier, TicketCards
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
 from bot.handoff.outbox import Notifiers
+from bot.store.deliveries import DeliveryLedger
 from bot.store.values import SharedValues
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,8 @@ def setup(
     adapter = build_adapter(settings)
     adapter.on_turn_error = on_turn_error
     assistant = context.assistant
-    claims = claims or StoreDeliveryClaims(
-        partial(assistant.store.claim_delivery, lease=TEAMS_LEASE),
-        assistant.store.finish_delivery,
-    )
+    ledger = DeliveryLedger(assistant.store)
+    claims = claims or StoreDeliveryClaims(partial(ledger.claim, lease=TEAMS_LEASE), ledger.finish)
     adapter.use(DedupeMiddleware(claims))
     support = SupportChannel(settings, SharedValues(assistant.store.engine))
     bot = PolicyTeamsBot(assistant, settings, support)

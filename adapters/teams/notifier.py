@@ -19,6 +19,7 @@ from bot.handoff.cards import ticket_card
 from bot.handoff.ports import Notifier, Reporter
 from bot.handoff.tickets import Ticket
 from bot.store import Store
+from bot.store.deliveries import CardMemory
 
 if TYPE_CHECKING:
     from adapters.teams.endpoint import TeamsRuntime
@@ -33,15 +34,15 @@ class TicketCards:
     server process updates the same card."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
+        self.memory = CardMemory(store, PLATFORM)
 
     async def get(self, reference: str) -> dict[str, str] | None:
-        stored = await asyncio.to_thread(self.store.card_of, PLATFORM, reference)
+        stored = await asyncio.to_thread(self.memory.recall, reference)
         return None if stored is None else json.loads(stored)
 
     async def remember(self, reference: str, conversation_id: str, activity_id: str) -> None:
         card = json.dumps({"conversation": conversation_id, "activity": activity_id})
-        await asyncio.to_thread(self.store.remember_card, PLATFORM, reference, card)
+        await asyncio.to_thread(self.memory.remember, reference, card)
 
 
 class TeamsNotifier(Notifier):

@@ -3,8 +3,9 @@
 ``open_store(settings)`` connects to ``settings.resolved_database_url`` and applies any
 pending migration, so a fresh data directory or a new release needs no manual step.
 Everything that must hold across server processes lives here as a database constraint:
-delivery dedupe (a primary key), idempotent submissions (a unique key), claims (a
-conditional UPDATE), reference numbers (an atomic counter upsert).
+idempotent submissions (a unique key), claims (a conditional UPDATE), reference numbers (an
+atomic counter upsert); the adapters' delivery dedupe and card memory are in
+:mod:`bot.store.deliveries`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,18 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.errors import StoreError
 from bot.settings import Settings
 from bot.store import migrate
-from bot.store.schema import (
-    ProcessedEventRow,
-    ReferenceCounterRow,
-    TicketCardRow,
-)
+from bot.store.schema import ReferenceCounterRow
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# A delivery claimed but not answered within this long is claimed again by a retry.
-DELIVERY_LEASE = timedelta(seconds=30)
-CLAIMED, ANSWERED = "claimed", "answered"
 CONNECT_TIMEOUT_SECONDS = 10
 
 
@@ -96,7 +89,7 @@ def _safe(url: str) -> str:
 
 
 class Store:
-    """Sessions on the database, plus the few operations adapters call directly."""
+    """Sessions on the database and the dialect's upsert, for the core's services."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -115,64 +108,6 @@ class Store:
     def insert(self, table: sa.FromClause) -> Any:
         """The dialect's INSERT construct (it has ``on_conflict_do_*``) for ``table``."""
         return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
-
-    def claim_delivery(
-        self, platform: str, event_id: str, *, lease: timedelta = DELIVERY_LEASE
-    ) -> bool:
-        """True when this caller should handle ``(platform, event_id)``, False for a repeat.
-
-        Adapters call this for each incoming platform event (Slack ``event_id``, Teams
-        conversation + activity id) and drop repeats. It holds across processes: the pair is
-        the table's primary key. A claim is a lease until :meth:`finish_delivery` marks the
-        event answered: if the claimant dies in between, a retry arriving after ``lease`` is
-        claimed again (one conditional upsert), so the event is still answered.
-        """
-        table = ProcessedEventRow.__table__
-        now = datetime.now(UTC)
-        values = {"claimed_at": now, "lease_until": now + lease, "state": CLAIMED}
-        statement = (
-            self.insert(table)
-            .values(platform=platform, event_id=event_id, **values)
-            .on_conflict_do_update(
-                index_elements=["platform", "event_id"],
-                set_=values,
-                where=(table.c["state"] == CLAIMED) & (table.c["lease_until"] < now),
-            )
-            .returning(table.c["event_id"])
-        )
-        with self.engine.begin() as connection:
-            return connection.execute(statement).first() is not None
-
-    def finish_delivery(self, platform: str, event_id: str) -> None:
-        """Mark a claimed event answered: from now on every repeat is dropped for good."""
-        table = cast(sa.Table, ProcessedEventRow.__table__)
-        with self.engine.begin() as connection:
-            connection.execute(
-                sa.update(table)
-                .where(table.c["platform"] == platform, table.c["event_id"] == event_id)
-                .values(state=ANSWERED)
-            )
-
-    def remember_card(self, platform: str, reference: str, card_ref: str) -> None:
-        """Record which platform message shows ticket ``reference`` (last writer wins)."""
-        table = TicketCardRow.__table__
-        values = {"card_ref": card_ref, "updated_at": datetime.now(UTC)}
-        statement = (
-            self.insert(table)
-            .values(platform=platform, reference=reference, **values)
-            .on_conflict_do_update(index_elements=["platform", "reference"], set_=values)
-        )
-        with self.engine.begin() as connection:
-            connection.execute(statement)
-
-    def card_of(self, platform: str, reference: str) -> str | None:
-        """The card reference :meth:`remember_card` stored, from any process, or None."""
-        table = TicketCardRow.__table__
-        query = sa.select(table.c["card_ref"]).where(
-            table.c["platform"] == platform, table.c["reference"] == reference
-        )
-        with self.engine.connect() as connection:
-            return connection.execute(query).scalar_one_or_none()
 
     def next_number(self, session: Session, prefix: str, year: int) -> int:
         """The next reference number for ``prefix`` in ``year``, atomically (one upsert)."""

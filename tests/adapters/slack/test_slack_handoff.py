@@ -350,12 +350,13 @@ async def test_another_process_updates_the_card_this_one_posted(harness: SlackHa
     """The card's location is in the shared store: a notifier that never saw the card
     (another server process) updates it instead of posting a second card."""
     from adapters.slack.support import SlackNotifier
+    from bot.store.deliveries import CardMemory
 
     incident, card_ts = await reported(harness)
     other = SlackNotifier(
         harness.runtime.client,
         SUPPORT_CHANNEL,
-        cards=harness.context.assistant.store,
+        cards=CardMemory(harness.context.assistant.store, "slack"),
     )
     assert await other.card_of(incident.reference) == (SUPPORT_CHANNEL, card_ts)
 

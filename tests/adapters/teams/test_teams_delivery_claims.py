@@ -14,6 +14,7 @@ from adapters.teams.dedupe import StoreDeliveryClaims
 from adapters.teams.settings import TeamsSettings
 from bot.assembly import build_assistant
 from bot.store import open_store
+from bot.store.deliveries import DeliveryLedger
 from tests.adapters.teams.conftest import activity
 from tests.adapters.teams.fake_connector import FakeConnector
 
@@ -27,7 +28,8 @@ async def test_a_resend_after_a_failed_turn_is_answered_and_then_dropped(
     )
     # A lease already over: any claim not marked answered may be taken again at once.
     claims = StoreDeliveryClaims(
-        partial(store.claim_delivery, lease=timedelta(seconds=-1)), store.finish_delivery
+        partial(DeliveryLedger(store).claim, lease=timedelta(seconds=-1)),
+        DeliveryLedger(store).finish,
     )
     setup = partial(teams.setup, settings=TeamsSettings(_env_file=None), claims=claims)
     client = TestClient(TestServer(create_app(context, [setup]), host="127.0.0.1"))

@@ -17,6 +17,7 @@ from bot.handoff.tickets import AnswerRecord, IncidentReport, Rating
 from bot.privacy.retention import purge, purge_daily, purge_with
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.deliveries import DeliveryLedger
 from bot.store.schema import (
     AnswerRow,
     ProcessedEventRow,
@@ -113,10 +114,10 @@ def test_the_server_purge_also_prunes_old_delivery_claims(
                 claimed_at=datetime.now(UTC) - timedelta(days=5),
             )
         )
-    assert store.claim_delivery("slack", "Ev-new")
+    assert DeliveryLedger(store).claim("slack", "Ev-new")
 
     counts = purge_with(store, store_settings)
 
     assert counts["deliveries"] == 1
-    assert store.claim_delivery("slack", "Ev-old") is True
-    assert store.claim_delivery("slack", "Ev-new") is False
+    assert DeliveryLedger(store).claim("slack", "Ev-old") is True
+    assert DeliveryLedger(store).claim("slack", "Ev-new") is False

@@ -13,6 +13,7 @@ from bot.errors import StoreError
 from bot.privacy.retention import purge
 from bot.settings import Settings
 from bot.store import Store, open_store
+from bot.store.deliveries import DeliveryLedger
 from bot.store.migrate import current_revision, head_revision
 from bot.store.schema import SharedValueRow
 
@@ -47,9 +48,9 @@ def test_an_unusable_database_url_names_the_setting(tmp_path) -> None:
 
 
 def test_claim_delivery_is_true_only_the_first_time(store: Store) -> None:
-    assert store.claim_delivery("slack", "Ev01") is True
-    assert store.claim_delivery("slack", "Ev01") is False
-    assert store.claim_delivery("teams", "Ev01") is True
+    assert DeliveryLedger(store).claim("slack", "Ev01") is True
+    assert DeliveryLedger(store).claim("slack", "Ev01") is False
+    assert DeliveryLedger(store).claim("teams", "Ev01") is True
 
 
 def test_claim_delivery_has_one_winner_among_concurrent_callers(store: Store) -> None:
@@ -57,7 +58,7 @@ def test_claim_delivery_has_one_winner_among_concurrent_callers(store: Store) ->
 
     def claim(_: int) -> bool:
         barrier.wait()
-        return store.claim_delivery("slack", "Ev-race")
+        return DeliveryLedger(store).claim("slack", "Ev-race")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(claim, range(8)))
@@ -94,10 +95,10 @@ def test_the_purge_forgets_deliveries_after_the_retry_window(store: Store) -> No
         now = datetime.now(UTC) + timedelta(days=days)
         return purge(store, conversation_days=90, closed_ticket_days=365, now=now)
 
-    assert store.claim_delivery("slack", "a") and store.claim_delivery("slack", "b")
+    assert DeliveryLedger(store).claim("slack", "a") and DeliveryLedger(store).claim("slack", "b")
     assert purge_at(1)["deliveries"] == 0
     assert purge_at(3)["deliveries"] == 2
-    assert store.claim_delivery("slack", "a") is True
+    assert DeliveryLedger(store).claim("slack", "a") is True
 
 
 def test_a_failed_statement_does_not_show_its_bound_values(store: Store) -> None:
@@ -114,10 +115,10 @@ def test_a_failed_statement_does_not_show_its_bound_values(store: Store) -> None
 
 def test_a_claim_never_answered_is_claimed_again_after_its_lease(store: Store) -> None:
     """The process that claimed the event died before answering: a retry still gets it."""
-    assert store.claim_delivery("teams", "c|1", lease=timedelta(seconds=-1)) is True
-    assert store.claim_delivery("teams", "c|1") is True, "the lease ran out: taken over"
-    assert store.claim_delivery("teams", "c|1") is False, "now leased by the new claimant"
+    assert DeliveryLedger(store).claim("teams", "c|1", lease=timedelta(seconds=-1)) is True
+    assert DeliveryLedger(store).claim("teams", "c|1") is True, "the lease ran out: taken over"
+    assert DeliveryLedger(store).claim("teams", "c|1") is False, "now leased by the new claimant"
 
-    store.finish_delivery("teams", "c|1")
-    assert store.claim_delivery("teams", "c|1", lease=timedelta(seconds=-1)) is False
-    assert store.claim_delivery("teams", "c|1") is False, "answered: dropped for good"
+    DeliveryLedger(store).finish("teams", "c|1")
+    assert DeliveryLedger(store).claim("teams", "c|1", lease=timedelta(seconds=-1)) is False
+    assert DeliveryLedger(store).claim("teams", "c|1") is False, "answered: dropped for good"
