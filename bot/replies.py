@@ -7,6 +7,8 @@ so a change of tone or language touches one file and no control flow.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from bot.errors import InvalidInput
 from bot.handoff.incident import FIELDS_BY_NAME, INCIDENT_FORM
@@ -111,6 +113,22 @@ def unfinished_report(moment: str) -> str:
         f"You have an unfinished incident report from {moment}: continue or discard? "
         "Nothing has been sent yet."
     )
+
+
+def ingest_report_lines(report: Mapping[str, Any]) -> list[str]:
+    """An ingest report (``IngestReport.as_json()``) as lines for the admin who asked: the
+    outcome, the counts, then one line per file that failed (it kept its previous version)."""
+    chunks = report.get("chunks", {})
+    failed = report.get("failed") or []
+    lines = [
+        "Re-ingestion finished"
+        + (f" with {len(failed)} failed file(s)." if failed else ": every file was ingested."),
+        f"Documents: {report.get('documents', 0)}. Sections added {chunks.get('added', 0)}, "
+        f"updated {chunks.get('updated', 0)}, removed {chunks.get('removed', 0)}, "
+        f"unchanged {chunks.get('unchanged', 0)}; {report.get('seconds', 0)} s.",
+    ]
+    lines += [f"• {f.get('path')}: {f.get('error')}" for f in failed]
+    return lines
 
 
 def greeting() -> Reply:

@@ -77,7 +77,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     engine = build_engine(settings)
     progress = None if args.json else _ProgressBar()
     try:
-        report = engine.ingest(progress=progress)
+        report = engine.ingest(progress=progress, trigger="cli")
     finally:
         if progress is not None:
             progress.close()

@@ -105,7 +105,9 @@ class Reingest:
     async def run(self, respond: AsyncRespond) -> None:
         async with self.lock:
             try:
-                report = await asyncio.to_thread(self.runtime.context.engine.ingest)
+                report = await asyncio.to_thread(
+                    self.runtime.context.engine.ingest, trigger="slack"
+                )
                 text = render.ingest_report_text(report.as_json())
             except Exception as exc:  # report any failure to the admin who asked
                 log.exception("slack: re-ingestion failed")

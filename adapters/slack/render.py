@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from bot.limits import truncate
 from bot.models import COMMANDS, Action, Citation, Reply, Status
+from bot.replies import ingest_report_lines
 
 Block = dict[str, Any]
 
@@ -68,11 +70,6 @@ _MRKDWN_SPECIAL = re.compile(r"[&<>]")
 def escape(text: str) -> str:
     """Escape the three characters Slack treats as control sequences in message text."""
     return _MRKDWN_SPECIAL.sub(lambda match: _MRKDWN_ESCAPES[match.group()], text)
-
-
-def truncate(text: str, limit: int) -> str:
-    """Shorten ``text`` to ``limit`` characters, marking a cut with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _split_text(text: str, limit: int = MAX_SECTION_TEXT) -> list[str]:
@@ -282,15 +279,5 @@ def suggested_prompts() -> list[dict[str, str]]:
 
 
 def ingest_report_text(report: Mapping[str, Any]) -> str:
-    """A short summary of an ingest report (``IngestReport.as_json()``) for the admin."""
-    chunks = report.get("chunks", {})
-    failed = report.get("failed", [])
-    lines = [
-        "Re-ingestion finished"
-        + (f" with {len(failed)} failed file(s)." if failed else ": every file was ingested."),
-        f"Documents: {report.get('documents', 0)}. Sections added {chunks.get('added', 0)}, "
-        f"updated {chunks.get('updated', 0)}, removed {chunks.get('removed', 0)}, "
-        f"unchanged {chunks.get('unchanged', 0)}.",
-    ]
-    lines += [f"• `{escape(str(f.get('path')))}`: {escape(str(f.get('error')))}" for f in failed]
-    return truncate("\n".join(lines), MAX_SECTION_TEXT)
+    """The core's ingest report lines as one message for the admin."""
+    return truncate(escape("\n".join(ingest_report_lines(report))), MAX_SECTION_TEXT)

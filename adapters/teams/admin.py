@@ -45,7 +45,7 @@ class Reingest:
 
     async def run(self, reference: ConversationReference) -> None:
         try:
-            report = await asyncio.to_thread(self.engine.ingest)
+            report = await asyncio.to_thread(self.engine.ingest, trigger="teams")
             text = payloads.ingest_report_text(report.as_json())
         except Exception as exc:  # report any failure to the admin who asked
             log.exception("teams: re-ingestion failed")

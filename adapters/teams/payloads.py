@@ -19,8 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot import limits
 from bot.handoff.cards import CardAction, TicketCard
 from bot.models import COMMANDS, Action, Citation, Reply
+from bot.replies import ingest_report_lines
 
 MAX_CITATIONS = 20
 MAX_CITATION_NAME = 80
@@ -36,9 +38,8 @@ _MARKER = re.compile(r"\[(\d{1,2})\]")
 
 
 def truncate(text: str, limit: int) -> str:
-    """Shorten ``text`` to ``limit`` characters, marking a cut with an ellipsis."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """Card facts, claims and buttons are single lines: white space folded, then cut."""
+    return limits.truncate(text, limit, one_line=True)
 
 
 def citation_claim(citation: Citation, position: int) -> Payload:
@@ -441,18 +442,8 @@ def ticket_card(card: TicketCard) -> Payload:
 
 
 def ingest_report_text(report: Mapping[str, Any]) -> str:
-    """An ingest report (``IngestReport.as_json()``) as a chat message."""
-    chunks = report.get("chunks", {})
-    lines = [
-        f"Re-ingestion finished in {report.get('seconds', 0)} s: {report.get('documents', 0)} "
-        f"documents; chunks added {chunks.get('added', 0)}, updated {chunks.get('updated', 0)}, "
-        f"removed {chunks.get('removed', 0)}, unchanged {chunks.get('unchanged', 0)}."
-    ]
-    failed = report.get("failed") or []
-    if failed:
-        lines.append(f"{len(failed)} file(s) failed and kept their previous version:")
-        lines.extend(f"- {f['path']}: {f['error']}" for f in failed)
-    return "\n\n".join(lines)
+    """The core's ingest report lines as a chat message (a paragraph each)."""
+    return "\n\n".join(ingest_report_lines(report))
 
 
 INCIDENT_SUBMIT = "incident_submit"

@@ -16,7 +16,6 @@ from aiohttp import web
 from adapters.server import ServerContext
 from adapters.web import admin, chat, oidc, signin, staff_pages, support
 from adapters.web.accounts import AccountStore
-from adapters.web.activity import ActivityLog
 from adapters.web.admission import limit_anonymous_writes
 from adapters.web.console import CONSOLE_KEY, PREFIX, Console
 from adapters.web.handoff import WebNotifier, ticket_gauge
@@ -27,6 +26,7 @@ from adapters.web.render import make_environment
 from adapters.web.security import MIDDLEWARES
 from adapters.web.settings import WebSettings
 from bot.models import Message, Reply
+from bot.store.activity import ActivityLog
 from bot.store.ingest_lock import IngestLock
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"

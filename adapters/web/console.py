@@ -9,13 +9,13 @@ from aiohttp import web
 
 from adapters.server import ServerContext
 from adapters.web.accounts import AccountStore, Role, User
-from adapters.web.activity import ActivityLog
 from adapters.web.ingestion import IngestJobs
 from adapters.web.settings import WebSettings
 from bot.handoff.desk import SupportDesk
 from bot.handoff.outbox import OutboxRelay
 from bot.handoff.services import HandoffServices
 from bot.handoff.submissions import Handoff
+from bot.store.activity import ActivityLog
 
 PREFIX = "/console"
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from adapters.metrics import Metrics
-from adapters.web.activity import ActivityLog
 from bot.answering.engine import Engine
 from bot.errors import DocumentError, PolicyBotError
+from bot.store.activity import ActivityLog
 from knowledge.loaders import SUPPORTED_SUFFIXES, load_document
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class IngestJobs:
         def work() -> dict[str, Any]:
             if before is not None:
                 before()
-            return self.engine.ingest(progress=job.progress).as_json()
+            return self.engine.ingest(progress=job.progress, run_id=job.id).as_json()
 
         try:
             job.report = await asyncio.to_thread(work)

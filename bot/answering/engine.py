@@ -11,6 +11,7 @@ from bot.answering.answer import Answerer
 from bot.answering.compose import ChatModelComposer, Composer, chat_model_from_settings
 from bot.errors import ConfigurationError
 from bot.settings import Settings
+from bot.store.activity import ActivityLog
 from bot.store.ingest_lock import ingest_lock_for
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from knowledge.index import KnowledgeIndex, make_client
@@ -42,23 +43,48 @@ class Engine:
     answerer: Answerer
 
     def ingest(
-        self, sources: list[Path] | None = None, *, progress: Progress | None = None
+        self,
+        sources: list[Path] | None = None,
+        *,
+        progress: Progress | None = None,
+        trigger: str = "direct",
+        actor: str | None = None,
+        run_id: int | None = None,
     ) -> IngestReport:
         """Ingest ``sources`` (default: the configured ones) while holding the deployment's
-        one ingest lock.
+        one ingest lock: the one ingest every entrance (CLI, Slack, Teams, console) runs.
+
+        The run is recorded in the activity log (``trigger``: which entrance; ``actor``: a
+        console account name, never a platform user id) with its report or its error. A
+        caller that recorded the run itself (the console shows it while it is queued) passes
+        its ``run_id`` and finishes the record too.
 
         Raises:
             IngestRunning: another process is ingesting (the message says since when).
         """
         kwargs = {"progress": progress} if progress else {}
-        with ingest_lock_for(self.settings) as lock, lock.hold():
-            report = ingest(
-                self.index.client,
-                self.embedder,
-                sources or self.settings.sources,
-                weights=self.index.weights,
-                **kwargs,
-            )
+        with ingest_lock_for(self.settings) as lock:
+            activity = ActivityLog(lock.engine)
+            run = run_id
+            if run is None:
+                run = activity.start_ingest(trigger=trigger, actor=actor)
+            try:
+                with lock.hold():
+                    report = ingest(
+                        self.index.client,
+                        self.embedder,
+                        sources or self.settings.sources,
+                        weights=self.index.weights,
+                        **kwargs,
+                    )
+            except Exception as exc:
+                if run_id is None:
+                    activity.finish_ingest(
+                        run, report=None, error=str(exc) or exc.__class__.__name__
+                    )
+                raise
+            if run_id is None:
+                activity.finish_ingest(run, report=report.as_json())
         self.index.refresh()
         return report
 
@@ -67,7 +93,7 @@ class Engine:
         if not self.index.is_empty:
             return None
         log.info("index is empty: ingesting %s", ", ".join(map(str, self.settings.sources)))
-        return self.ingest()
+        return self.ingest(trigger="first start")
 
 
 def build_composer(settings: Settings) -> Composer | None:

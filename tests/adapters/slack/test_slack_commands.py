@@ -7,6 +7,7 @@ from pathlib import Path
 
 from adapters.slack import commands, render
 from bot.answering.engine import Engine
+from bot.store.activity import ActivityLog
 from tests.adapters.slack.conftest import ADMIN, SlackHarness, slack_settings, start_harness
 from tests.adapters.slack.fake_slack_api import FakeSlackApi
 
@@ -51,6 +52,7 @@ async def test_reingest_by_an_admin_answers_at_once_and_posts_the_report(
         response = await harness.command("reingest", user_id=ADMIN)
         again = await harness.command("reingest", user_id=ADMIN)
         [report] = await harness.api.wait_for("response_url", timeout=120)
+        runs = ActivityLog(harness.context.assistant.store.engine).ingest_runs()
     finally:
         await harness.close()
 
@@ -58,3 +60,4 @@ async def test_reingest_by_an_admin_answers_at_once_and_posts_the_report(
     assert again.json()["text"] == commands.REINGEST_RUNNING_TEXT
     assert report.args["text"].startswith("Re-ingestion finished: every file was ingested.")
     assert "Documents: 4." in report.args["text"]
+    assert [(run.trigger, run.report["documents"]) for run in runs] == [("slack", 4)]

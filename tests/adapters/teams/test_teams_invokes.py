@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.teams.settings import TeamsSettings
+from bot.store.activity import ActivityLog
 from tests.adapters.teams.conftest import ADMIN_AAD_ID, TeamsHarness, activity, start_harness
 
 
@@ -49,11 +50,13 @@ async def test_admin_reingest_posts_the_report_when_done(connector, tmp_path: Pa
     try:
         status, _ = await admin.post(activity("personal_message", text="admin reingest"))
         calls = await connector.wait_for(lambda calls: len(calls) >= 2)
+        runs = ActivityLog(admin.context.assistant.store.engine).ingest_runs()
     finally:
         await admin.close()
 
     assert status == 201
+    assert [(run.trigger, run.error) for run in runs] == [("teams", None)]
     ack, report = calls
     assert "Re-ingesting" in ack.text
-    assert "Re-ingestion finished" in report.text and "1 documents" in report.text
+    assert "Re-ingestion finished" in report.text and "Documents: 1." in report.text
     assert report.conversation_id == ack.conversation_id

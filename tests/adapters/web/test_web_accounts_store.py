@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from adapters.web.accounts import AccountStore, Role
-from adapters.web.activity import ActivityLog
 from bot.settings import Settings
 from bot.store import open_store
+from bot.store.activity import ActivityLog
 from tests.databases import BACKENDS, postgres_url  # noqa: F401 - fixture
 
 PASSWORD = "a-long-enough-password"

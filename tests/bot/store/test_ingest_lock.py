@@ -10,6 +10,7 @@ import pytest
 
 from bot.settings import BUNDLED_SOURCES
 from bot.store import Store, open_store
+from bot.store.activity import ActivityLog
 from bot.store.ingest_lock import STALE_AFTER, IngestLock, IngestRunning
 
 
@@ -52,3 +53,31 @@ def test_an_ingest_waits_for_the_one_running_elsewhere(make_engine, tmp_path: Pa
             assert engine.index.is_empty, "nothing was built beside the running ingest"
     finally:
         other_process.close()
+
+
+def test_every_ingest_leaves_one_activity_record_whichever_entrance_ran_it(
+    make_engine, tmp_path: Path
+) -> None:
+    sources = tmp_path / "sources"
+    shutil.copytree(BUNDLED_SOURCES, sources)
+    engine = make_engine(sources=[sources])
+    store = open_store(engine.settings)
+    activity = ActivityLog(store.engine)
+    try:
+        report = engine.ingest(trigger="slack")
+        with IngestLock(store.engine).hold(), pytest.raises(IngestRunning):
+            engine.ingest(trigger="teams")
+        queued = activity.start_ingest(trigger="upload", actor="admin")
+        engine.ingest(trigger="upload", run_id=queued)  # the console finishes its own record
+        runs = {run.trigger: run for run in activity.ingest_runs()}
+    finally:
+        store.close()
+
+    assert set(runs) == {"slack", "teams", "upload"}, "one record per run, none twice"
+    slack = runs["slack"]
+    assert slack.finished_at is not None and slack.error is None and slack.actor is None
+    assert slack.report is not None and slack.report["documents"] == report.documents
+    refused = runs["teams"]
+    assert refused.finished_at is not None and refused.report is None
+    assert refused.error is not None and "already running" in refused.error
+    assert runs["upload"].finished_at is None, "left to the caller that recorded it"

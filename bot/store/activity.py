@@ -1,4 +1,4 @@
-"""What the admin page charts and lists: questions per day and the ingest runs.
+"""The activity log: questions per day (for the admin chart) and every ingest run.
 
 A question is recorded as (time, platform, status) only, never its text. Ingest runs keep
 who started them, when, and the report.
@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.web import schema
+from bot.store import schema
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ActivityLog:
     def record_question(self, *, platform: str, status: str, at: datetime | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                schema.question_events.insert().values(
+                schema.console_question_events.insert().values(
                     at=at or datetime.now(UTC), platform=platform[:16], status=status[:16]
                 )
             )
@@ -56,7 +56,7 @@ class ActivityLog:
         today = today or datetime.now(UTC).date()
         first = today - timedelta(days=days - 1)
         start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
-        events = schema.question_events
+        events = schema.console_question_events
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(events.c.at, events.c.status).where(events.c.at >= start)
@@ -70,28 +70,30 @@ class ActivityLog:
         return [DayCount(day, total, missing) for day, (total, missing) in counts.items()]
 
     def start_ingest(self, *, trigger: str, actor: str | None) -> int:
+        """Record a run as started; ``trigger`` names the entrance (up to 16 characters)."""
+        runs = schema.console_ingest_runs
         with self.engine.begin() as conn:
-            result = conn.execute(
-                schema.ingest_runs.insert().values(
-                    started_at=datetime.now(UTC), trigger=trigger, actor=actor
-                )
+            statement = (
+                runs.insert()
+                .values(started_at=datetime.now(UTC), trigger=trigger[:16], actor=actor)
+                .returning(runs.c.id)
             )
-            return int(result.inserted_primary_key[0])
+            return int(conn.execute(statement).scalar_one())
 
     def finish_ingest(
         self, run_id: int, *, report: dict[str, Any] | None, error: str | None = None
     ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                schema.ingest_runs.update()
-                .where(schema.ingest_runs.c.id == run_id)
+                schema.console_ingest_runs.update()
+                .where(schema.console_ingest_runs.c.id == run_id)
                 .values(finished_at=datetime.now(UTC), report=report, error=error)
             )
 
     def interrupt_unfinished(self) -> int:
         """Close runs left "running" by a process that died (call only while no process
         holds the ingest lock); returns how many."""
-        runs = schema.ingest_runs
+        runs = schema.console_ingest_runs
         with self.engine.begin() as conn:
             result = conn.execute(
                 runs.update()
@@ -104,7 +106,7 @@ class ActivityLog:
         return int(result.rowcount or 0)
 
     def ingest_runs(self, *, limit: int = 10) -> list[IngestRun]:
-        runs = schema.ingest_runs
+        runs = schema.console_ingest_runs
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(limit)
