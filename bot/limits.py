@@ -11,3 +11,11 @@ MAX_NAME_CHARS = 255
 # core's entrance: the privacy guard's work grows faster than the text (a 256 KB body of
 # phone-number-like digits took over a minute), and platforms accept up to a megabyte.
 MAX_MESSAGE_CHARS = 16_000
+
+
+def truncate(text: str, limit: int, *, one_line: bool = False) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with an ellipsis; with
+    ``one_line``, runs of white space (newlines too) are folded into one space first."""
+    if one_line:
+        text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -27,6 +27,13 @@ def comma_separated(value: object) -> object:
     return value
 
 
+def blank_is_unset(value: object) -> object:
+    """A text value stripped, and a blank one (``FOO=`` in ``.env``) taken as not set."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
 class Settings(BaseSettings):
     """Settings of the core; each field documents its variable in the README."""
 

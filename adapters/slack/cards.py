@@ -7,9 +7,10 @@ it is the redacted text, never what the employee typed.
 
 from __future__ import annotations
 
-from adapters.slack.render import Block, button, context, escape, section, truncate
+from adapters.slack.render import Block, button, context, escape, section
 from bot.handoff.cards import CardAction, TicketCard, ticket_card
 from bot.handoff.tickets import Ticket, TicketState
+from bot.limits import truncate
 
 CLAIM = "policybot_ticket_claim"
 RESOLVE = "policybot_ticket_resolve"

@@ -13,7 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigurationError
-from bot.settings import comma_separated
+from bot.settings import blank_is_unset, comma_separated
 
 DEFAULT_API_URL = "https://slack.com/api/"
 
@@ -58,17 +58,9 @@ class SlackSettings(BaseSettings):
 
     _split_admins = field_validator("admins", mode="before")(comma_separated)
 
-    @field_validator("bot_token", "signing_secret", "app_token", mode="before")
-    @classmethod
-    def _blank_secret_is_unset(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value.strip() if isinstance(value, str) else value
-
-    @field_validator("support_channel", mode="after")
-    @classmethod
-    def _blank_is_unset(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+    _blank_is_unset = field_validator(
+        "bot_token", "signing_secret", "app_token", "support_channel", mode="before"
+    )(blank_is_unset)
 
     @field_validator("api_url", mode="after")
     @classmethod

@@ -15,7 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigurationError
-from bot.settings import comma_separated
+from bot.settings import blank_is_unset, comma_separated
 
 DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 
@@ -66,10 +66,9 @@ class TeamsSettings(BaseSettings):
 
     _split_admins = field_validator("admins", mode="before")(comma_separated)
 
-    @field_validator("app_id", "app_tenant_id", "support_conversation", mode="after")
-    @classmethod
-    def _blank_is_unset(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+    _blank_is_unset = field_validator(
+        "app_id", "app_tenant_id", "support_conversation", mode="before"
+    )(blank_is_unset)
 
     @model_validator(mode="after")
     def _check(self) -> TeamsSettings:
