@@ -8,6 +8,7 @@ import json
 import sys
 import tempfile
 import textwrap
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from adapters.cli.ingest import add_index_option, settings_for
@@ -72,6 +73,7 @@ def format_answer(answer: Answer) -> str:
 
 
 def handle_ask(args: argparse.Namespace, settings: Settings) -> int:
+    questions: Iterator[str]
     if args.question == "-":
         questions = (line.rstrip("\n") for line in sys.stdin)
     else:
@@ -127,7 +129,7 @@ def handle_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def print_metrics(metrics: dict[str, object], *, as_json: bool) -> None:
+def print_metrics(metrics: Mapping[str, object], *, as_json: bool) -> None:
     if as_json:
         print(json.dumps(metrics, ensure_ascii=False), flush=True)
     else:

@@ -130,8 +130,8 @@ def check_model(settings: Settings, *, bundled: Path | None = None) -> Iterator[
         yield passed(name, f"all-MiniLM-L6-v2 at {folder}, model.safetensors SHA-256 {digest}")
         return
     folder = Path(settings.embedding_model).expanduser()
-    weights = [folder / file for file in WEIGHT_FILES if (folder / file).is_file()]
-    if not folder.is_dir() or not weights:
+    found = [folder / file for file in WEIGHT_FILES if (folder / file).is_file()]
+    if not folder.is_dir() or not found:
         yield failed(
             name,
             f"POLICYBOT_EMBEDDING_MODEL={settings.embedding_model} holds no model weights",
@@ -139,7 +139,7 @@ def check_model(settings: Settings, *, bundled: Path | None = None) -> Iterator[
             "it for the bundled all-MiniLM-L6-v2",
         )
         return
-    hashes = ", ".join(f"{path.name} SHA-256 {sha256_of(path)}" for path in weights)
+    hashes = ", ".join(f"{path.name} SHA-256 {sha256_of(path)}" for path in found)
     yield passed(name, f"local model {folder.resolve()}: {hashes}")
 
 

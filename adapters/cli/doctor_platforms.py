@@ -258,6 +258,9 @@ def check_chat_model(settings: Settings, *, model: Any | None = None) -> Iterato
             yield failed(name, "the chat model cannot be created", str(exc))
             return
         model = getattr(composer, "model", None)
+        if model is None:
+            yield failed(name, "the composer built from the settings has no chat model", "")
+            return
     timeout = settings.llm_timeout_seconds
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     future = pool.submit(model.invoke, PROMPT)

@@ -134,9 +134,10 @@ def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
     async def report(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         channel = command.get("channel_id")
-        if not await interactions.open_incident_modal(
+        opened = await interactions.open_incident_modal(
             runtime, client, command["trigger_id"], channel
-        ):
+        )
+        if not opened and channel:
             await client.chat_postEphemeral(
                 channel=channel, user=command["user_id"], text=interactions.TRIGGER_EXPIRED_TEXT
             )

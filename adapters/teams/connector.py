@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -111,9 +112,7 @@ class TeamsCloudAdapter(CloudAdapter):
         responses: list[ResourceResponse] = []
         for activity in activities:
             sent = await with_retries(
-                lambda activity=activity: super(TeamsCloudAdapter, self).send_activities(
-                    context, [activity]
-                ),
+                partial(super().send_activities, context, [activity]),
                 what=f"send {activity.type}",
             )
             responses.extend(sent)

@@ -159,7 +159,7 @@ def emulator_allowed(
     if listen_host is not None:
         return is_loopback_host(listen_host)
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
-    return bool(sockname) and is_loopback_host(str(sockname[0]))
+    return sockname is not None and is_loopback_host(str(sockname[0]))
 
 
 def handler(

@@ -93,7 +93,9 @@ class AccountStore:
                     created_at=_now(),
                 )
             )
-            user_id = int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None, "an INSERT returns its primary key"
+            user_id = int(key[0])
         return User(id=user_id, name=name, role=role)
 
     def set_password(self, name: str, password: str) -> None:

@@ -10,7 +10,7 @@ import logging
 from datetime import date
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from adapters.web.chart import DayPoint, daily_chart_svg
 from adapters.web.console import Console, console_of, current_user
@@ -125,7 +125,7 @@ async def upload(request: web.Request) -> web.Response:
     try:
         reader = await multipart_of(request)
         async for part in reader:
-            if getattr(part, "name", None) != "file" or not getattr(part, "filename", None):
+            if not isinstance(part, BodyPartReader) or part.name != "file" or not part.filename:
                 continue
             staged = StagedUpload(upload_target(upload_folder(console), part.filename))
             while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]

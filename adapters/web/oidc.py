@@ -24,7 +24,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import sqlalchemy as sa
@@ -110,11 +110,12 @@ class SingleSignOn:
     def verify_id_token(self, id_token: str, jwks: dict[str, Any], nonce: str) -> dict[str, Any]:
         """The ID token's claims, if signature, issuer, audience, nonce and expiry are right."""
         try:
-            token = jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=["RS256", "ES256"])
+            keys = KeySet.import_key_set(cast(Any, jwks))
+            token = jwt.decode(id_token, keys, algorithms=["RS256", "ES256"])
             jwt.JWTClaimsRegistry(
                 leeway=LEEWAY_SECONDS,
-                iss={"essential": True, "value": self.settings.issuer},
-                aud={"essential": True, "value": self.settings.client_id},
+                iss={"essential": True, "value": self.settings.issuer or ""},
+                aud={"essential": True, "value": self.settings.client_id or ""},
                 nonce={"essential": True, "value": nonce},
                 sub={"essential": True},
                 exp={"essential": True},
@@ -166,7 +167,7 @@ def provision(accounts: AccountStore, claims: dict[str, Any], issuer: str, role:
             taken = conn.execute(sa.select(users.c.id).where(users.c.name == name)).first()
             if taken:
                 name = f"{name[:57]}-{subject[:6]}"
-            user_id = conn.execute(
+            inserted = conn.execute(
                 users.insert().values(
                     name=name,
                     role=role.value,
@@ -174,9 +175,10 @@ def provision(accounts: AccountStore, claims: dict[str, Any], issuer: str, role:
                     created_at=datetime.now(UTC),
                     sso_subject=subject,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert inserted is not None, "an INSERT returns its primary key"
             record(conn, SSO_ACTOR, name, "added", f"role {role.value}")
-            return User(id=int(user_id), name=name, role=role)
+            return User(id=int(inserted[0]), name=name, role=role)
         if row.disabled_at is not None:
             raise SignOnError("Your account has been disabled. Ask an administrator.")
         if row.role != role.value:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -68,7 +69,7 @@ def forwarded_view(request: web.Request, proxies: tuple[Network, ...]) -> web.Re
         return request
     scheme = _last(request.headers.get("X-Forwarded-Proto"))
     host = _last(request.headers.get("X-Forwarded-Host"))
-    changes: dict[str, str] = {}
+    changes: dict[str, Any] = {}
     if scheme in ("http", "https"):
         changes["scheme"] = scheme
     if host:

@@ -109,7 +109,7 @@ async def change_role(request: web.Request) -> web.Response:
     def change(directory: StaffDirectory, actor: str) -> None:
         directory.change_role(actor, name, _role(form.get("role")))
 
-    return await _change(request, change, f"Role of {name} changed to {form.get('role')}.")
+    return await _change(request, change, f"Role of {name} changed to {form.get('role')!s}.")
 
 
 async def reset_password(request: web.Request) -> web.Response:
