@@ -21,7 +21,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.errors import PolicyBotError
-from bot.store import schema
+from bot.store.schema import console_login_failures as login_failures
+from bot.store.schema import console_secrets as shared_secrets
+from bot.store.schema import console_sessions as sessions
+from bot.store.schema import console_users as users
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD_CHARS = 10
@@ -77,16 +80,14 @@ class AccountStore:
             )
         check_password(password)
         with self.engine.begin() as conn:
-            exists = conn.execute(
-                sa.select(schema.console_users.c.id).where(schema.console_users.c.name == name)
-            ).first()
+            exists = conn.execute(sa.select(users.c.id).where(users.c.name == name)).first()
             if exists:
                 raise AccountError(
                     f"user {name!r} already exists; use `policybot users passwd {name}` to "
                     "change the password"
                 )
             result = conn.execute(
-                schema.console_users.insert().values(
+                users.insert().values(
                     name=name,
                     role=role.value,
                     password_hash=self.hasher.hash(password),
@@ -102,36 +103,30 @@ class AccountStore:
         check_password(password)
         with self.engine.begin() as conn:
             updated = conn.execute(
-                schema.console_users.update()
-                .where(schema.console_users.c.name == name)
+                users.update()
+                .where(users.c.name == name)
                 .values(password_hash=self.hasher.hash(password))
             ).rowcount
             if not updated:
                 raise AccountError(f"no user {name!r}; create it with `policybot users add`")
-            user_id = conn.execute(
-                sa.select(schema.console_users.c.id).where(schema.console_users.c.name == name)
-            ).scalar_one()
-            conn.execute(
-                schema.console_sessions.delete().where(schema.console_sessions.c.user_id == user_id)
-            )
+            user_id = conn.execute(sa.select(users.c.id).where(users.c.name == name)).scalar_one()
+            conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
 
     def users(self) -> list[User]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(
-                    schema.console_users.c.id,
-                    schema.console_users.c.name,
-                    schema.console_users.c.role,
-                ).order_by(schema.console_users.c.name)
+                    users.c.id,
+                    users.c.name,
+                    users.c.role,
+                ).order_by(users.c.name)
             ).all()
         return [User(id=row.id, name=row.name, role=Role(row.role)) for row in rows]
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The user if the password is right, else None (same cost for unknown names)."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(schema.console_users).where(schema.console_users.c.name == name)
-            ).first()
+            row = conn.execute(sa.select(users).where(users.c.name == name)).first()
         stored = row.password_hash if row else self._decoy
         try:
             self.hasher.verify(stored, password[:MAX_PASSWORD_CHARS])
@@ -142,8 +137,8 @@ class AccountStore:
         if self.hasher.check_needs_rehash(stored):
             with self.engine.begin() as conn:
                 conn.execute(
-                    schema.console_users.update()
-                    .where(schema.console_users.c.id == row.id)
+                    users.update()
+                    .where(users.c.id == row.id)
                     .values(password_hash=self.hasher.hash(password))
                 )
         return User(id=row.id, name=row.name, role=Role(row.role))
@@ -153,11 +148,9 @@ class AccountStore:
         token = random_secrets.token_urlsafe(32)
         now = _now()
         with self.engine.begin() as conn:
+            conn.execute(sessions.delete().where(sessions.c.expires_at < now))
             conn.execute(
-                schema.console_sessions.delete().where(schema.console_sessions.c.expires_at < now)
-            )
-            conn.execute(
-                schema.console_sessions.insert().values(
+                sessions.insert().values(
                     token_hash=_sha256(token),
                     user_id=user.id,
                     created_at=now,
@@ -169,17 +162,15 @@ class AccountStore:
     def session_user(self, token: str) -> User | None:
         query = (
             sa.select(
-                schema.console_users.c.id,
-                schema.console_users.c.name,
-                schema.console_users.c.role,
-                schema.console_sessions.c.expires_at,
+                users.c.id,
+                users.c.name,
+                users.c.role,
+                sessions.c.expires_at,
             )
-            .join(
-                schema.console_users, schema.console_users.c.id == schema.console_sessions.c.user_id
-            )
+            .join(users, users.c.id == sessions.c.user_id)
             .where(
-                schema.console_sessions.c.token_hash == _sha256(token),
-                schema.console_users.c.disabled_at.is_(None),
+                sessions.c.token_hash == _sha256(token),
+                users.c.disabled_at.is_(None),
             )
         )
         with self.engine.connect() as conn:
@@ -190,47 +181,31 @@ class AccountStore:
 
     def end_session(self, token: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                schema.console_sessions.delete().where(
-                    schema.console_sessions.c.token_hash == _sha256(token)
-                )
-            )
+            conn.execute(sessions.delete().where(sessions.c.token_hash == _sha256(token)))
 
     def record_login_failure(self, key: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                schema.console_login_failures.insert().values(key_hash=_sha256(key), at=_now())
-            )
+            conn.execute(login_failures.insert().values(key_hash=_sha256(key), at=_now()))
 
     def login_failures(self, key: str, *, window: timedelta) -> int:
         since = _now() - window
         with self.engine.begin() as conn:
-            conn.execute(
-                schema.console_login_failures.delete().where(
-                    schema.console_login_failures.c.at < since
-                )
-            )
+            conn.execute(login_failures.delete().where(login_failures.c.at < since))
             return int(
                 conn.execute(
                     sa.select(sa.func.count())
-                    .select_from(schema.console_login_failures)
-                    .where(schema.console_login_failures.c.key_hash == _sha256(key))
+                    .select_from(login_failures)
+                    .where(login_failures.c.key_hash == _sha256(key))
                 ).scalar_one()
             )
 
     def clear_login_failures(self, key: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                schema.console_login_failures.delete().where(
-                    schema.console_login_failures.c.key_hash == _sha256(key)
-                )
-            )
+            conn.execute(login_failures.delete().where(login_failures.c.key_hash == _sha256(key)))
 
     def secret(self, name: str) -> str:
         """A random secret shared by every process on this database, made on first use."""
-        query = sa.select(schema.console_secrets.c.value).where(
-            schema.console_secrets.c.name == name
-        )
+        query = sa.select(shared_secrets.c.value).where(shared_secrets.c.name == name)
         with self.engine.begin() as conn:
             value = conn.execute(query).scalar_one_or_none()
             if value is not None:
@@ -238,9 +213,7 @@ class AccountStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    schema.console_secrets.insert().values(
-                        name=name, value=random_secrets.token_hex(32)
-                    )
+                    shared_secrets.insert().values(name=name, value=random_secrets.token_hex(32))
                 )
         except sa.exc.IntegrityError:
             pass  # another process made it first; read theirs
