@@ -19,7 +19,7 @@ from adapters.slack import cards, web
 from adapters.slack.render import escape
 from bot.handoff.ports import Notifier, Reporter
 from bot.handoff.tickets import Ticket
-from bot.store.deliveries import CardMemory
+from bot.store.deliveries import CardAddress, CardMemory
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class SlackNotifier(Notifier):
     async def remember_card(self, reference: str, channel: str, ts: str) -> None:
         self._cache(reference, channel, ts)
         if self.cards is not None:
-            await asyncio.to_thread(self.cards.remember, reference, f"{channel} {ts}")
+            await asyncio.to_thread(self.cards.remember, reference, CardAddress(channel, ts))
 
     async def card_of(self, reference: str) -> tuple[str, str] | None:
         if reference in self._cards:
@@ -72,9 +72,8 @@ class SlackNotifier(Notifier):
         stored = await asyncio.to_thread(self.cards.recall, reference)
         if stored is None:
             return None
-        channel, _, ts = stored.partition(" ")
-        self._cache(reference, channel, ts)
-        return channel, ts
+        self._cache(reference, stored.conversation, stored.message)
+        return stored.conversation, stored.message
 
     async def notify_reporter(self, reporter: Reporter, text: str) -> None:
         # A user id as the channel posts in the app's DM with that user.

@@ -9,7 +9,6 @@ by ticket reference: a repeat updates the card instead of posting a second one.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,7 @@ from bot.handoff.cards import ticket_card
 from bot.handoff.ports import Notifier, Reporter
 from bot.handoff.tickets import Ticket
 from bot.store import Store
-from bot.store.deliveries import CardMemory
+from bot.store.deliveries import CardAddress, CardMemory
 
 if TYPE_CHECKING:
     from adapters.teams.endpoint import TeamsRuntime
@@ -36,13 +35,12 @@ class TicketCards:
     def __init__(self, store: Store) -> None:
         self.memory = CardMemory(store, PLATFORM)
 
-    async def get(self, reference: str) -> dict[str, str] | None:
-        stored = await asyncio.to_thread(self.memory.recall, reference)
-        return None if stored is None else json.loads(stored)
+    async def get(self, reference: str) -> CardAddress | None:
+        return await asyncio.to_thread(self.memory.recall, reference)
 
     async def remember(self, reference: str, conversation_id: str, activity_id: str) -> None:
-        card = json.dumps({"conversation": conversation_id, "activity": activity_id})
-        await asyncio.to_thread(self.memory.remember, reference, card)
+        address = CardAddress(conversation_id, activity_id)
+        await asyncio.to_thread(self.memory.remember, reference, address)
 
 
 class TeamsNotifier(Notifier):
@@ -73,9 +71,9 @@ class TeamsNotifier(Notifier):
         card = payloads.card_activity(payloads.ticket_card(ticket_card(ticket)))
         app_id = self.runtime.settings.app_id
         posted = await self.cards.get(ticket.reference)
-        if posted is not None and posted["conversation"] == reference.conversation.id:
+        if posted is not None and posted.conversation == reference.conversation.id:
             await update_proactive(
-                self.runtime.adapter, reference, posted["activity"], card, app_id=app_id
+                self.runtime.adapter, reference, posted.message, card, app_id=app_id
             )
             return
         activity_id = await post_proactive(self.runtime.adapter, reference, card, app_id=app_id)

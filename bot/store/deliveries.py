@@ -7,6 +7,8 @@ offers sessions: each adapter builds the one it needs over the shared store.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -62,18 +64,40 @@ class DeliveryLedger:
             )
 
 
+@dataclass(frozen=True)
+class CardAddress:
+    """Where a platform message is: its conversation (Slack channel, Teams conversation id)
+    and the message in it (Slack ``ts``, Teams activity id)."""
+
+    conversation: str
+    message: str
+
+    def encoded(self) -> str:
+        return json.dumps({"conversation": self.conversation, "message": self.message})
+
+    @classmethod
+    def decoded(cls, text: str) -> CardAddress:
+        """Read :meth:`encoded` text, and the two encodings rows were written in before it
+        (Slack's ``"<channel> <ts>"``, Teams' JSON with an ``activity`` key)."""
+        if not text.startswith("{"):
+            conversation, _, message = text.partition(" ")
+            return cls(conversation, message)
+        data = json.loads(text)
+        return cls(str(data["conversation"]), str(data.get("message") or data["activity"]))
+
+
 class CardMemory:
     """Which of one platform's messages shows which ticket, so every process updates the
-    same card. ``card_ref`` is the platform's own encoding of the message's address."""
+    same card rather than posting a second one."""
 
     def __init__(self, store: Store, platform: str) -> None:
         self.store = store
         self.platform = platform
 
-    def remember(self, reference: str, card_ref: str) -> None:
+    def remember(self, reference: str, address: CardAddress) -> None:
         """Record the message showing ticket ``reference`` (last writer wins)."""
         table = TicketCardRow.__table__
-        values = {"card_ref": card_ref, "updated_at": datetime.now(UTC)}
+        values = {"card_ref": address.encoded(), "updated_at": datetime.now(UTC)}
         statement = (
             self.store.insert(table)
             .values(platform=self.platform, reference=reference, **values)
@@ -82,11 +106,12 @@ class CardMemory:
         with self.store.engine.begin() as connection:
             connection.execute(statement)
 
-    def recall(self, reference: str) -> str | None:
-        """The card reference :meth:`remember` stored, from any process, or None."""
+    def recall(self, reference: str) -> CardAddress | None:
+        """The address :meth:`remember` stored, from any process, or None."""
         table = TicketCardRow.__table__
         query = sa.select(table.c["card_ref"]).where(
             table.c["platform"] == self.platform, table.c["reference"] == reference
         )
         with self.store.engine.connect() as connection:
-            return connection.execute(query).scalar_one_or_none()
+            stored = connection.execute(query).scalar_one_or_none()
+        return None if stored is None else CardAddress.decoded(stored)

@@ -178,7 +178,7 @@ class QuestionLogRow(Base):
 
 
 class TicketCardRow(Base):
-    """The platform message that shows a ticket's card (adapter-owned opaque reference)."""
+    """The platform message that shows a ticket's card (a ``CardAddress``, JSON-encoded)."""
 
     __tablename__ = "ticket_cards"
 
