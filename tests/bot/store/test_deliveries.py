@@ -1,11 +1,14 @@
-"""Card memory: one encoding for every platform, and rows written before it still read."""
+"""Delivery dedupe (each platform event handled once, across processes, with a lease) and
+card memory (one encoding for every platform; rows written before it still read)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 from bot.store import Store
-from bot.store.deliveries import CardAddress, CardMemory
+from bot.store.deliveries import CardAddress, CardMemory, DeliveryLedger
 from bot.store.schema import TicketCardRow
 
 
@@ -46,3 +49,32 @@ def test_rows_in_the_platforms_former_encodings_are_still_found(store: Store) ->
     assert CardMemory(store, "teams").recall("INC-2026-0003") == CardAddress(
         "19:old@thread", "act-9"
     )
+
+
+def test_a_delivery_is_claimed_only_the_first_time(store: Store) -> None:
+    assert DeliveryLedger(store).claim("slack", "Ev01") is True
+    assert DeliveryLedger(store).claim("slack", "Ev01") is False
+    assert DeliveryLedger(store).claim("teams", "Ev01") is True
+
+
+def test_a_delivery_has_one_winner_among_concurrent_callers(store: Store) -> None:
+    barrier = threading.Barrier(8)
+
+    def claim(_: int) -> bool:
+        barrier.wait()
+        return DeliveryLedger(store).claim("slack", "Ev-race")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(claim, range(8)))
+    assert results.count(True) == 1
+
+
+def test_a_claim_never_answered_is_claimed_again_after_its_lease(store: Store) -> None:
+    """The process that claimed the event died before answering: a retry still gets it."""
+    assert DeliveryLedger(store).claim("teams", "c|1", lease=timedelta(seconds=-1)) is True
+    assert DeliveryLedger(store).claim("teams", "c|1") is True, "the lease ran out: taken over"
+    assert DeliveryLedger(store).claim("teams", "c|1") is False, "now leased by the new claimant"
+
+    DeliveryLedger(store).finish("teams", "c|1")
+    assert DeliveryLedger(store).claim("teams", "c|1", lease=timedelta(seconds=-1)) is False
+    assert DeliveryLedger(store).claim("teams", "c|1") is False, "answered: dropped for good"

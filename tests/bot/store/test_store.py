@@ -1,8 +1,7 @@
-"""The store's cross-process guarantees: migrations, delivery dedupe, reference numbers."""
+"""The store's cross-process guarantees: migrations, reference numbers, the audit trail."""
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -45,24 +44,6 @@ def test_an_unusable_database_url_names_the_setting(tmp_path) -> None:
                 _env_file=None,
             )
         )
-
-
-def test_claim_delivery_is_true_only_the_first_time(store: Store) -> None:
-    assert DeliveryLedger(store).claim("slack", "Ev01") is True
-    assert DeliveryLedger(store).claim("slack", "Ev01") is False
-    assert DeliveryLedger(store).claim("teams", "Ev01") is True
-
-
-def test_claim_delivery_has_one_winner_among_concurrent_callers(store: Store) -> None:
-    barrier = threading.Barrier(8)
-
-    def claim(_: int) -> bool:
-        barrier.wait()
-        return DeliveryLedger(store).claim("slack", "Ev-race")
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(claim, range(8)))
-    assert results.count(True) == 1
 
 
 def test_reference_numbers_are_unique_under_concurrency(store: Store) -> None:
@@ -111,14 +92,3 @@ def test_a_failed_statement_does_not_show_its_bound_values(store: Store) -> None
 
     assert "A123456" not in str(failure.value)
     assert "parameters hidden" in str(failure.value)
-
-
-def test_a_claim_never_answered_is_claimed_again_after_its_lease(store: Store) -> None:
-    """The process that claimed the event died before answering: a retry still gets it."""
-    assert DeliveryLedger(store).claim("teams", "c|1", lease=timedelta(seconds=-1)) is True
-    assert DeliveryLedger(store).claim("teams", "c|1") is True, "the lease ran out: taken over"
-    assert DeliveryLedger(store).claim("teams", "c|1") is False, "now leased by the new claimant"
-
-    DeliveryLedger(store).finish("teams", "c|1")
-    assert DeliveryLedger(store).claim("teams", "c|1", lease=timedelta(seconds=-1)) is False
-    assert DeliveryLedger(store).claim("teams", "c|1") is False, "answered: dropped for good"
