@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.assistant import Assistant
 from bot.handoff.outbox import Notifiers
+from bot.handoff.records import utc_now
 from bot.handoff.services import open_handoff
-from bot.handoff.submissions import utc_now
 from bot.store import Store, open_store
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.handoff.incident import ConversationKey
-from bot.handoff.submissions import utc_now
+from bot.handoff.records import utc_now
 from bot.models import Action, Citation, Reply, Status
 from bot.privacy.guard import guard
 from bot.store import Store

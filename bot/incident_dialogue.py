@@ -28,7 +28,7 @@ from bot.handoff.incident import (
     Conversations,
     Draft,
 )
-from bot.handoff.submissions import utc_now
+from bot.handoff.records import utc_now
 from bot.intents import Route, classify
 from bot.models import Action, Message, Reply
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.errors import InvalidInput, InvalidTransition
-from bot.handoff.records import add_event, find_ticket, queue_notification, ticket_of
-from bot.handoff.submissions import MAX_NAME_CHARS, checked_text, raise_if, utc_now
+from bot.handoff.records import add_event, find_ticket, queue_notification, ticket_of, utc_now
+from bot.handoff.submissions import MAX_NAME_CHARS, checked_text, raise_if
 from bot.handoff.tickets import Ticket, TicketKind, TicketState
 from bot.store import Store
 

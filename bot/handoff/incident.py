@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from bot.handoff.incident_form import FIELDS_BY_NAME, INCIDENT_FORM, IncidentField
-from bot.handoff.submissions import redact_text, utc_now
+from bot.handoff.records import utc_now
+from bot.handoff.submissions import redact_text
 from bot.intents import tool_named
 from bot.models import Message
 from bot.store import Store

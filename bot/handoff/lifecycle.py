@@ -11,7 +11,6 @@ Synchronous like :class:`bot.handoff.submissions.Handoff`;
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
@@ -19,8 +18,14 @@ import sqlalchemy as sa
 
 from bot.errors import ClaimConflict, InvalidInput, InvalidTransition
 from bot.handoff.gaps import LoggedQuestion, group_questions
-from bot.handoff.records import add_event, find_ticket, queue_notification, ticket_of
-from bot.handoff.submissions import MAX_NAME_CHARS, checked_text, raise_if, utc_now
+from bot.handoff.records import (
+    TicketService,
+    add_event,
+    find_ticket,
+    queue_notification,
+    ticket_of,
+)
+from bot.handoff.submissions import MAX_NAME_CHARS, checked_text, raise_if
 from bot.handoff.tickets import (
     Comment,
     Gap,
@@ -33,8 +38,6 @@ from bot.handoff.tickets import (
     TicketQuery,
     TicketState,
 )
-from bot.settings import Settings
-from bot.store import Store
 from bot.store.schema import CommentRow, QuestionLogRow, RatingRow, TicketEventRow, TicketRow
 from knowledge.embedding import Embedder
 
@@ -53,16 +56,8 @@ SORTS = ("newest", "oldest", "due", "severity")
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
-class SupportQueue:
+class SupportQueue(TicketService):
     """Claim, comment, set severity, resolve, reopen; list, show, export; knowledge gaps."""
-
-    def __init__(
-        self, store: Store, settings: Settings, *, clock: Callable[[], datetime] = utc_now
-    ) -> None:
-        self.store = store
-        self.ack_after = timedelta(hours=settings.incident_ack_hours)
-        self.max_chars = settings.ticket_field_max_chars
-        self.clock = clock
 
     def claim(self, reference: str, actor: str) -> Ticket:
         """Take an open ticket. Of two simultaneous claims exactly one wins; the other gets

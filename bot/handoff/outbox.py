@@ -26,8 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from bot.handoff.ports import Notifier
-from bot.handoff.records import ticket_of
-from bot.handoff.submissions import utc_now
+from bot.handoff.records import ticket_of, utc_now
 from bot.handoff.tickets import Ticket
 from bot.store import Store
 from bot.store.schema import OutboxRow, TicketRow

@@ -7,8 +7,9 @@ each function works in the caller's session, so it commits or rolls back with th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,10 +18,29 @@ from sqlalchemy.orm import Session
 from bot.errors import TicketNotFound
 from bot.handoff.ports import Reporter
 from bot.handoff.tickets import Severity, Ticket, TicketKind, TicketState
+from bot.settings import Settings
 from bot.store import Store
 from bot.store.schema import OutboxRow, TicketEventRow, TicketRow
 
 TITLE_CHARS = 120
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TicketService:
+    """What the employee side (:class:`~bot.handoff.submissions.Handoff`) and the staff side
+    (:class:`~bot.handoff.lifecycle.SupportQueue`) share: the store, the incident
+    acknowledgement deadline, the length limit of a free-text field, and the clock."""
+
+    def __init__(
+        self, store: Store, settings: Settings, *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.store = store
+        self.ack_after = timedelta(hours=settings.incident_ack_hours)
+        self.max_chars = settings.ticket_field_max_chars
+        self.clock = clock
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from bot.handoff.desk import SupportDesk
 from bot.handoff.incident import Conversations
 from bot.handoff.lifecycle import SupportQueue
 from bot.handoff.outbox import Notifiers, OutboxRelay
-from bot.handoff.submissions import Handoff, utc_now
+from bot.handoff.records import utc_now
+from bot.handoff.submissions import Handoff
 from bot.history import ChatHistory
 from bot.settings import Settings
 from bot.store import Store

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.errors import InvalidInput
 from bot.handoff.incident_form import INCIDENT_FIELDS
 from bot.handoff.ports import Reporter
-from bot.handoff.records import NewTicket, insert_ticket, ticket_of
+from bot.handoff.records import NewTicket, TicketService, insert_ticket, ticket_of
 from bot.handoff.tickets import (
     AnswerRecord,
     Escalation,
@@ -40,8 +38,6 @@ from bot.handoff.tickets import (
 )
 from bot.limits import MAX_NAME_CHARS
 from bot.privacy.detection import redact
-from bot.settings import Settings
-from bot.store import Store
 from bot.store.schema import AnswerRow, QuestionLogRow, RatingRow, TicketRow
 
 log = logging.getLogger(__name__)
@@ -53,10 +49,6 @@ def redact_text(text: str) -> str:
     Returns the text with personal identifiers replaced by placeholders such as ``[HKID]``.
     """
     return redact(text).text
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def checked_text(
@@ -82,16 +74,8 @@ def raise_if(errors: dict[str, str]) -> None:
         raise InvalidInput(errors)
 
 
-class Handoff:
+class Handoff(TicketService):
     """What employees submit, on one :class:`Store`; see the module docstring."""
-
-    def __init__(
-        self, store: Store, settings: Settings, *, clock: Callable[[], datetime] = utc_now
-    ) -> None:
-        self.store = store
-        self.ack_after = timedelta(hours=settings.incident_ack_hours)
-        self.max_chars = settings.ticket_field_max_chars
-        self.clock = clock
 
     def report_incident(self, report: IncidentReport) -> Submitted:
         """Open an incident ticket: severity high, acknowledgement due in ``ack_after``."""
