@@ -24,6 +24,7 @@ from bot.handoff.records import (
     find_ticket,
     queue_notification,
     ticket_of,
+    ticket_trail,
 )
 from bot.handoff.submissions import MAX_NAME_CHARS, checked_text, raise_if
 from bot.handoff.tickets import (
@@ -38,7 +39,7 @@ from bot.handoff.tickets import (
     TicketQuery,
     TicketState,
 )
-from bot.store.schema import CommentRow, QuestionLogRow, RatingRow, TicketEventRow, TicketRow
+from bot.store.schema import CommentRow, QuestionLogRow, RatingRow, TicketRow
 from knowledge.embedding import Embedder
 
 OPEN, CLAIMED, RESOLVED = (s.value for s in TicketState)
@@ -219,14 +220,7 @@ class SupportQueue(TicketService):
         """The ticket with its whole audit trail and comments, oldest first."""
         with self.store.transaction() as session:
             row = find_ticket(session, reference)
-            events = session.scalars(
-                sa.select(TicketEventRow)
-                .where(TicketEventRow.ticket_id == row.id)
-                .order_by(TicketEventRow.id)
-            ).all()
-            comments = session.scalars(
-                sa.select(CommentRow).where(CommentRow.ticket_id == row.id).order_by(CommentRow.id)
-            ).all()
+            events, comments = ticket_trail(session, row)
             return TicketDetail(
                 ticket=ticket_of(row, self.clock()),
                 events=tuple(

@@ -7,7 +7,7 @@ each function works in the caller's session, so it commits or rolls back with th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from bot.handoff.ports import Reporter
 from bot.handoff.tickets import Severity, Ticket, TicketKind, TicketState
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.schema import OutboxRow, TicketEventRow, TicketRow
+from bot.store.schema import CommentRow, OutboxRow, TicketEventRow, TicketRow
 
 TITLE_CHARS = 120
 
@@ -137,6 +137,21 @@ def queue_notification(
                 attempts=0,
             )
         )
+
+
+def ticket_trail(
+    session: Session, row: TicketRow
+) -> tuple[Sequence[TicketEventRow], Sequence[CommentRow]]:
+    """The ticket's audit trail and its comments, each oldest first."""
+    events = session.scalars(
+        sa.select(TicketEventRow)
+        .where(TicketEventRow.ticket_id == row.id)
+        .order_by(TicketEventRow.id)
+    ).all()
+    comments = session.scalars(
+        sa.select(CommentRow).where(CommentRow.ticket_id == row.id).order_by(CommentRow.id)
+    ).all()
+    return events, comments
 
 
 def find_ticket(session: Session, reference: str, *, lock: bool = False) -> TicketRow:

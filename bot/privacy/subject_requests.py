@@ -22,17 +22,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot.handoff.records import ticket_trail
 from bot.privacy.retention import delete_tickets, deleted_count
 from bot.store import Store
 from bot.store.schema import (
     AnswerRow,
-    CommentRow,
     ConversationRow,
     ErasureRow,
     PrivacySecretRow,
     QuestionLogRow,
     RatingRow,
-    TicketEventRow,
     TicketRow,
 )
 
@@ -200,14 +199,7 @@ def _answer_ids(tickets: Any, ratings: Any) -> set[str]:
 
 
 def _ticket(session: Session, row: TicketRow) -> dict[str, Any]:
-    events = session.scalars(
-        sa.select(TicketEventRow)
-        .where(TicketEventRow.ticket_id == row.id)
-        .order_by(TicketEventRow.id)
-    ).all()
-    comments = session.scalars(
-        sa.select(CommentRow).where(CommentRow.ticket_id == row.id).order_by(CommentRow.id)
-    ).all()
+    events, comments = ticket_trail(session, row)
     return {
         "reference": row.reference,
         "kind": row.kind,
