@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from bot.settings import Settings
 from bot.store import open_store
+from bot.store.activity import ActivityLog, IngestRun
 from bot.store.schema import Base
 
 TEST_DATABASE_URL = os.environ.get("POLICYBOT_TEST_DATABASE_URL")
@@ -71,3 +72,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = request.getfixturevalue("postgres_url")
     empty_tables(url)
     return url
+
+
+def ingest_runs_of(settings: Settings) -> list[IngestRun]:
+    """The activity log's ingest runs in the database ``settings`` name (an engine records
+    its runs there, beside its ingest lock)."""
+    store = open_store(settings)
+    try:
+        return ActivityLog(store.engine).ingest_runs()
+    finally:
+        store.close()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from adapters.slack import commands, render
 from bot.answering.engine import Engine
-from bot.store.activity import ActivityLog
 from tests.adapters.slack.conftest import ADMIN, SlackHarness, slack_settings, start_harness
 from tests.adapters.slack.fake_slack_api import FakeSlackApi
+from tests.databases import ingest_runs_of
 
 
 async def test_help_and_an_empty_command_answer_in_the_acknowledgement(
@@ -52,7 +52,7 @@ async def test_reingest_by_an_admin_answers_at_once_and_posts_the_report(
         response = await harness.command("reingest", user_id=ADMIN)
         again = await harness.command("reingest", user_id=ADMIN)
         [report] = await harness.api.wait_for("response_url", timeout=120)
-        runs = ActivityLog(harness.context.assistant.store.engine).ingest_runs()
+        runs = ingest_runs_of(harness.context.engine.settings)
     finally:
         await harness.close()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.teams.settings import TeamsSettings
-from bot.store.activity import ActivityLog
 from tests.adapters.teams.conftest import ADMIN_AAD_ID, TeamsHarness, activity, start_harness
+from tests.databases import ingest_runs_of
 
 
 async def test_feedback_invoke_is_answered_200_with_an_empty_body(harness: TeamsHarness):
@@ -50,7 +50,7 @@ async def test_admin_reingest_posts_the_report_when_done(connector, tmp_path: Pa
     try:
         status, _ = await admin.post(activity("personal_message", text="admin reingest"))
         calls = await connector.wait_for(lambda calls: len(calls) >= 2)
-        runs = ActivityLog(admin.context.assistant.store.engine).ingest_runs()
+        runs = ingest_runs_of(admin.context.engine.settings)
     finally:
         await admin.close()
 
