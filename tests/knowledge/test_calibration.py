@@ -18,6 +18,7 @@ from knowledge.calibration import (
     DecisionRule,
     ProbeSet,
     calibrate,
+    calibration_digest,
     decide_threshold,
     heading_topic,
     probe_sets,
@@ -49,6 +50,44 @@ def test_threshold_sits_above_most_off_topic_scores_but_below_in_scope_probes() 
     assert decide_threshold(off, np.array([]), quantile=0.9) == pytest.approx(0.9)
     inside = np.full(50, 0.5)
     assert decide_threshold(off, inside, quantile=0.9) == pytest.approx(0.5)
+
+
+def test_near_topic_probes_raise_the_threshold_to_their_median_within_the_in_scope_cap() -> None:
+    off = np.linspace(0.0, 0.3, 101)
+    near = np.array([0.2, 0.4, 0.45, 0.5, 0.9])
+    without = decide_threshold(off, np.array([]), quantile=0.9)
+    assert without == pytest.approx(0.27)
+    assert decide_threshold(off, np.array([]), quantile=0.9, near_topic=near) == pytest.approx(0.45)
+    # Near-topic scores below the off-topic quantile change nothing.
+    low = np.full(5, 0.1)
+    assert decide_threshold(off, np.array([]), quantile=0.9, near_topic=low) == without
+    # The in-scope probes' low tail still caps the threshold.
+    inside = np.full(50, 0.35)
+    assert decide_threshold(off, inside, quantile=0.9, near_topic=near) == pytest.approx(0.35)
+
+
+def test_the_english_near_topic_probes_are_shipped_apart_from_the_off_topic_ones() -> None:
+    english = probe_sets()[0]
+    assert len(english.near_topic) >= 30
+    assert not set(english.near_topic) & set(english.off_topic)
+
+
+def test_near_topic_probes_change_the_rule_and_are_recorded_as_evidence() -> None:
+    def score(questions: list[str]) -> np.ndarray:
+        return np.array([0.1 if "lunch" in q else 0.4 if "model" in q else 0.7 for q in questions])
+
+    plain = ProbeSet("en", ("what is for lunch",), ("about {topic}",))
+    near = ProbeSet("en", ("what is for lunch",), ("about {topic}",), ("which model is best",))
+    headings = ["1. Approved tools", "2. Customer information"]
+    before = calibrate(score, headings, ranker="test", sets=[plain]).rules["en"]
+    after = calibrate(score, headings, ranker="test", sets=[near]).rules["en"]
+    assert before.threshold == pytest.approx(0.1)
+    assert after.threshold == pytest.approx(0.4)
+    assert after.evidence["near_topic"]["count"] == 1
+    assert after.evidence["near_topic_refused"] == 0.0
+    assert calibration_digest([plain], headings, "test") != calibration_digest(
+        [near], headings, "test"
+    )
 
 
 def test_rules_are_per_language_and_fall_back_to_the_default() -> None:
