@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,13 @@ from knowledge.calibration import (
     question_language,
 )
 from knowledge.embedding import Embedder
-from knowledge.index import CALIBRATION_KEY, KnowledgeIndex, make_client, read_pointer
+from knowledge.index import (
+    CALIBRATION_KEY,
+    KnowledgeIndex,
+    calibrate_snapshot,
+    make_client,
+    read_pointer,
+)
 from tests.corpus import write_corpus
 
 
@@ -189,3 +196,46 @@ def test_the_threshold_setting_overrides_the_calibrated_rule(
         Status.ANSWERED
     )
     assert json.loads(json.dumps(calibrated.rule_in_force()))["origin"] == "calibrated"
+
+
+class CountingEmbedder(Embedder):
+    """The real model, recording every text it is asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name, self.dimension, self.languages = inner.name, inner.dimension, inner.languages
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+
+def test_a_recalibration_embeds_only_the_probes_it_has_not_seen_and_decides_the_same(
+    tmp_path: Path, corpus: Path, embedder: Embedder
+) -> None:
+    counting = CountingEmbedder(embedder)
+    engine = build_engine(settings_for(tmp_path, corpus), embedder=counting)
+    engine.ingest()
+    english = probe_sets()[0]
+    assert len(counting.texts) > len(english.off_topic) + len(english.near_topic)
+
+    # A changed paragraph: a new collection, calibrated again, with the same probes.
+    policy = next(corpus.glob("*.md"))
+    text = policy.read_text(encoding="utf-8")
+    policy.write_text(text.replace("once a year", "once every year"), encoding="utf-8")
+    counting.texts.clear()
+    report = engine.ingest()
+    assert report.calibrated and report.embedded >= 1
+    probes = set(english.off_topic) | set(english.near_topic)
+    assert not probes & set(counting.texts)
+    assert len(counting.texts) < 40
+
+    # The cached vectors decide exactly what freshly embedded ones would.
+    engine.index.refresh()
+    snapshot = engine.index._current()
+    assert snapshot is not None
+    fresh = calibrate_snapshot(snapshot, embedder, engine.index.weights)
+    cached = engine.index.calibration()
+    assert cached is not None
+    assert cached.rules["en"].threshold == pytest.approx(fresh.rules["en"].threshold, abs=1e-5)
