@@ -15,6 +15,8 @@ from bot.models import Status
 from bot.settings import Settings
 from knowledge.calibration import (
     DEFAULT_LANGUAGE,
+    OFF_TOPIC_QUANTILE,
+    OFF_TOPIC_QUANTILE_ALONE,
     Calibration,
     DecisionRule,
     ProbeSet,
@@ -91,6 +93,9 @@ def test_near_topic_probes_change_the_rule_and_are_recorded_as_evidence() -> Non
     assert before.threshold == pytest.approx(0.1)
     assert after.threshold == pytest.approx(0.4)
     assert after.evidence["near_topic"]["count"] == 1
+    # A language without near-topic probes (Chinese today) keeps the quantile it had.
+    assert before.evidence["off_topic_quantile"] == OFF_TOPIC_QUANTILE_ALONE
+    assert after.evidence["off_topic_quantile"] == OFF_TOPIC_QUANTILE
     assert after.evidence["near_topic_refused"] == 0.0
     assert calibration_digest([plain], headings, "test") != calibration_digest(
         [near], headings, "test"
