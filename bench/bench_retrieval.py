@@ -10,8 +10,9 @@ For each corpus (the bundled policy and each policy of the pool), one index of i
 built, and every question's signals against every section are computed once. Then, leaving
 each corpus out in turn:
 
-- engine (held out): fusion weights and the calibration quantile fitted on the other corpora,
-  the not-found rule calibrated on the held-out corpus's own index with that quantile;
+- engine (held out): fusion weights and the calibration quantiles (off-topic, near-topic)
+  fitted on the other corpora, the not-found rule calibrated on the held-out corpus's own
+  index with them; "off-topic probes only (before)" is the same without the near-topic probes;
 - dense-only / bm25-only: one signal each, refusal calibrated the same way;
 - naive LangChain: RecursiveCharacterTextSplitter 1000/200 over the raw files, dense top-4,
   no refusal. A naive chunk hits a gold section if it contains the start of that section.
@@ -23,6 +24,7 @@ ingest time is a first ingest of the bundled sources including calibration.
 from __future__ import annotations
 
 import itertools
+import shutil
 import sys
 import tempfile
 import time
@@ -46,8 +48,12 @@ from knowledge.loaders import iter_source_files, load_document  # noqa: E402
 from knowledge.ranking import FusionWeights, Signals, fuse  # noqa: E402
 
 POOL = ROOT.parent / "shared" / "eval-pool"
+# Off-topic questions of our own for the pool's policies: reported apart, never fitted on.
+EXTRA = ROOT / "knowledge" / "eval" / "pool-extra"
 STEP = 0.1
 QUANTILES = (0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
+# Quantile of the near-topic probes' scores; None: near-topic probes not used.
+NEAR_QUANTILES = (None, 0.3, 0.4, 0.5, 0.6, 0.7)
 FALSE_REFUSAL_BUDGET = 0.05
 
 
@@ -58,11 +64,13 @@ class Measured:
     corpus: Corpus
     questions: Signals
     off_topic: Signals
+    near_topic: Signals
     in_scope: Signals
     gold: np.ndarray
     outside: np.ndarray
     is_policy: np.ndarray
     latencies: list[float]
+    extra: Signals | None = None
 
 
 @dataclass
@@ -75,6 +83,8 @@ class Row:
     refusal: float
     false_refusal: float
     p95: float = 0.0
+    # Refusal of our own extra off-topic questions (knowledge/eval/pool-extra); None: none.
+    extra_refusal: float | None = None
 
 
 def measure(corpus: Corpus, embedder: Embedder, workdir: Path) -> Measured:
@@ -88,10 +98,14 @@ def measure(corpus: Corpus, embedder: Embedder, workdir: Path) -> Measured:
         started = time.perf_counter()
         engine.answerer.answer(case.question)
         latencies.append((time.perf_counter() - started) * 1000)
+    extra_file = EXTRA / f"{corpus.name}.jsonl"
+    extra = [c.question for c in load_cases(extra_file)] if extra_file.is_file() else []
     return Measured(
         corpus=corpus,
+        extra=engine.index.signals(extra) if extra else None,
         questions=engine.index.signals([c.question for c in cases]),
         off_topic=engine.index.signals(list(probes.off_topic)),
+        near_topic=engine.index.signals(list(probes.near_topic)),
         in_scope=engine.index.signals(probes.in_scope([c.section or c.document for c in chunks])),
         gold=np.array(
             [[matches(c.section, case.gold, document=c.document) for c in chunks] for case in cases]
@@ -102,22 +116,34 @@ def measure(corpus: Corpus, embedder: Embedder, workdir: Path) -> Measured:
     )
 
 
-def rows_for(m: Measured, weights: FusionWeights, quantile: float | None, system: str) -> Row:
+Rule = tuple[float, float | None]
+
+
+def rows_for(m: Measured, weights: FusionWeights, rule: Rule | None, system: str) -> Row:
     fused = fuse(m.questions, weights, m.is_policy)
     inside = ~m.outside
     best_gold = np.where(m.gold, fused, -np.inf).max(axis=1)
     rank = 1 + (fused > best_gold[:, None]).sum(axis=1)
     rank = np.where(np.isfinite(best_gold), rank, 10**6)[inside]
     top = fused.max(axis=1)
-    if quantile is None:
+    extra_refusal = None
+    if rule is None:
         refused = np.zeros(len(top), dtype=bool)
     else:
+        quantile, near_quantile = rule
         threshold = decide_threshold(
             fuse(m.off_topic, weights, m.is_policy).max(axis=1),
             fuse(m.in_scope, weights, m.is_policy).max(axis=1),
             quantile=quantile,
+            near_topic=None
+            if near_quantile is None
+            else fuse(m.near_topic, weights, m.is_policy).max(axis=1),
+            near_quantile=near_quantile or 0.5,
         )
         refused = top < threshold
+        if m.extra is not None:
+            extra_top = fuse(m.extra, weights, m.is_policy).max(axis=1)
+            extra_refusal = float(np.mean(extra_top < threshold))
     return Row(
         system=system,
         corpus=m.corpus.name,
@@ -126,6 +152,7 @@ def rows_for(m: Measured, weights: FusionWeights, quantile: float | None, system
         mrr=float(np.mean(1.0 / rank)),
         refusal=float(np.mean(refused[m.outside])) if m.outside.any() else 0.0,
         false_refusal=float(np.mean(refused[inside])),
+        extra_refusal=extra_refusal,
     )
 
 
@@ -138,23 +165,26 @@ def weight_grid(authority: float) -> list[FusionWeights]:
     ]
 
 
-def fit(training: list[Measured], authority: float) -> tuple[FusionWeights, float]:
-    """Weights maximising macro hit@1 + MRR, then the highest-refusal quantile whose macro
-    false refusal stays within budget, both on ``training`` only."""
+def fit(
+    training: list[Measured], authority: float, near_grid: tuple[float | None, ...] = NEAR_QUANTILES
+) -> tuple[FusionWeights, Rule]:
+    """Weights maximising macro hit@1 + MRR, then the highest-refusal pair of quantiles
+    (off-topic, near-topic) whose macro false refusal stays within budget, both on
+    ``training`` only."""
 
     def ranking_score(weights: FusionWeights) -> float:
         rows = [rows_for(m, weights, None, "fit") for m in training]
         return sum(r.hit1 + r.mrr for r in rows)
 
     weights = max(weight_grid(authority), key=ranking_score)
-    best = (-1.0, QUANTILES[0])
-    for quantile in QUANTILES:
-        rows = [rows_for(m, weights, quantile, "fit") for m in training]
-        false_refusal = np.mean([r.false_refusal for r in rows])
-        refusal = np.mean([r.refusal for r in rows])
-        if false_refusal <= FALSE_REFUSAL_BUDGET and refusal > best[0]:
-            best = (float(refusal), quantile)
-    return weights, best[1]
+    best: tuple[float, float, Rule] = (-1.0, 0.0, (QUANTILES[0], None))
+    for rule in itertools.product(QUANTILES, near_grid):
+        rows = [rows_for(m, weights, rule, "fit") for m in training]
+        false_refusal = float(np.mean([r.false_refusal for r in rows]))
+        refusal = float(np.mean([r.refusal for r in rows]))
+        if false_refusal <= FALSE_REFUSAL_BUDGET and (refusal, -false_refusal) > best[:2]:
+            best = (refusal, -false_refusal, rule)
+    return weights, best[2]
 
 
 def naive_row(m: Measured, embedder: Embedder) -> Row:
@@ -200,15 +230,28 @@ def naive_row(m: Measured, embedder: Embedder) -> Row:
 
 
 def ingest_timing(embedder: Embedder, workdir: Path) -> dict[str, float]:
+    """First ingest of (a copy of) the bundled sources, a no-op re-ingest, and a re-ingest
+    after one paragraph changed (a new collection, calibrated again: probe vectors cached)."""
+    sources = workdir / "timing-sources"
+    shutil.copytree(BUNDLED_SOURCES, sources)
     engine = build_engine(
-        Settings(data_dir=workdir / "timing", sources=[BUNDLED_SOURCES], _env_file=None),
+        Settings(data_dir=workdir / "timing", sources=[sources], _env_file=None),
         embedder=embedder,
     )
     started = time.perf_counter()
     first = engine.ingest()
     first_s = time.perf_counter() - started
     again = engine.ingest()
+    policy = sorted(sources.glob("*.md"))[0]
+    policy.write_text(
+        policy.read_text(encoding="utf-8") + "\n\nThis paragraph changed.\n", encoding="utf-8"
+    )
+    started = time.perf_counter()
+    changed = engine.ingest()
+    changed_s = time.perf_counter() - started
     return {
+        "changed_s": changed_s,
+        "changed_embedded": changed.embedded,
         "first_s": first_s,
         "chunks": first.added,
         "reingest_s": again.seconds,
@@ -225,6 +268,9 @@ def macro(rows: list[Row], system: str) -> Row:
         float(np.mean([r.refusal for r in rows])),
         float(np.mean([r.false_refusal for r in rows])),
         max(r.p95 for r in rows),
+        float(np.mean(extras))
+        if (extras := [r.extra_refusal for r in rows if r.extra_refusal is not None])
+        else None,
     )
 
 
@@ -249,6 +295,8 @@ def run(pool: Path, keep: Path | None) -> tuple[list[Row], dict[str, object]]:
         rows.append(rows_for(m, FusionWeights(1.0, 0.0, 0.0, 0.0), quantile, "dense-only"))
         rows.append(rows_for(m, FusionWeights(0.0, 0.0, 1.0, 0.0), quantile, "bm25-only"))
         rows.append(rows_for(m, FusionWeights(), quantile, "previous weights"))
+        _, off_only = fit(others, authority, (None,))
+        rows.append(rows_for(m, weights, off_only, "engine, off-topic probes only (before)"))
     rows.extend(naive)
     all_weights, all_quantile = fit(measured, authority)
     extra: dict[str, object] = {
@@ -265,20 +313,22 @@ def run(pool: Path, keep: Path | None) -> tuple[list[Row], dict[str, object]]:
 
 def write_outputs(rows: list[Row], extra: dict[str, object]) -> str:
     header = (
-        "| system | corpus | hit@1 | hit@3 | MRR | off-topic refusal | false refusal | p95 ms |\n"
-        "|---|---|---|---|---|---|---|---|\n"
+        "| system | corpus | hit@1 | hit@3 | MRR | off-topic refusal | false refusal | p95 ms "
+        "| refusal, own extra off-topic |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
     )
     ordered = sorted(rows, key=lambda r: (r.corpus == "macro", r.corpus, r.system))
     body = "".join(
         f"| {r.system} | {r.corpus} | {r.hit1:.3f} | {r.hit3:.3f} | {r.mrr:.3f} | "
-        f"{r.refusal:.3f} | {r.false_refusal:.3f} | {f'{r.p95:.1f}' if r.p95 else '–'} |\n"
+        f"{r.refusal:.3f} | {r.false_refusal:.3f} | {f'{r.p95:.1f}' if r.p95 else '–'} | "
+        f"{'–' if r.extra_refusal is None else f'{r.extra_refusal:.3f}'} |\n"
         for r in ordered
     )
     fitted = extra["fitted"]
     assert isinstance(fitted, dict)
     fits = "".join(
         f"- held out {name}: weights dense {w.dense}, sentence {w.sentence}, lexical "
-        f"{w.lexical}; off-topic quantile {q}\n"
+        f"{w.lexical}; off-topic quantile {q[0]}, near-topic quantile {q[1]}\n"
         for name, (w, q) in fitted.items()
     )
     shipped_w, shipped_q = extra["shipped"]  # type: ignore[misc]
@@ -286,11 +336,14 @@ def write_outputs(rows: list[Row], extra: dict[str, object]) -> str:
         f"\nEvery engine figure is held out: weights and quantile fitted on the other corpora "
         f"(listed below), the threshold calibrated on the corpus's own index. Fitted on all "
         f"corpora (what ships): dense {shipped_w.dense}, sentence {shipped_w.sentence}, lexical "
-        f"{shipped_w.lexical}, quantile {shipped_q}.\n\n{fits}\n"
+        f"{shipped_w.lexical}, off-topic quantile {shipped_q[0]}, near-topic quantile "
+        f"{shipped_q[1]}.\n\n{fits}\n"
         f"First ingest of the bundled sources ({extra['chunks']} section chunks) including "
         f"calibration {extra['first_s']:.1f} s; re-ingest of the unchanged folder "
         f"{extra['reingest_s']:.2f} s, {extra['reingest_embedded']} chunks re-embedded, "
-        f"recalibrated: {extra['reingest_calibrated']}.\n"
+        f"recalibrated: {extra['reingest_calibrated']}; re-ingest after one paragraph changed "
+        f"{extra['changed_s']:.1f} s ({extra['changed_embedded']} chunks embedded, calibrated "
+        f"again with the probe vectors cached).\n"
     )
     table = header + body + notes
     results = ROOT / "bench" / "results"

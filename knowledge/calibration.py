@@ -6,14 +6,24 @@ At ingest, two probe sets are scored against the new index:
 
 - off-topic workplace questions (``probes/off_topic.<lang>.txt``, leave, payroll, IT help,
   facilities, travel, general knowledge ...), which no GenAI policy answers;
+- near-topic questions (``probes/near_topic.<lang>.txt``): about AI, but not about what a
+  workplace AI policy allows (model trivia, a tool's settings, the AI market, the AI team);
+  optional per language;
 - in-scope questions made from the index's own section headings with the templates in
   ``probes/in_scope.<lang>.txt``.
 
-The threshold is a high quantile of the off-topic scores (most off-topic questions fall
-below it), never above a low quantile of the in-scope scores. The rule and its evidence are
-stored as JSON beside the collection pointer, so every process applies the same rule, and
-are keyed by question language: adding ``off_topic.zh.txt`` and ``in_scope.zh.txt`` adds a
-rule for Chinese questions at the next ingest.
+The threshold is the higher of a high quantile of the off-topic scores (0.90 beside near-topic
+probes, 0.98 for a language without them) and the median of the near-topic scores, never
+above a low quantile of the in-scope scores. Off-topic workplace questions alone set the
+bar too low on a policy about AI: questions about AI that the policy does not cover score
+between them and the in-scope ones, and no second signal (word coverage, score margin, best
+sentence) separated them on policies it was not fitted on (``bench/bench_retrieval.py``),
+so the near-topic probes move the threshold itself.
+
+The rule and its evidence are stored as JSON beside the collection pointer, so every
+process applies the same rule, and are keyed by question language: adding
+``off_topic.zh.txt`` and ``in_scope.zh.txt`` adds a rule for Chinese questions at the next
+ingest (``near_topic.zh.txt`` is optional).
 """
 
 from __future__ import annotations
@@ -32,9 +42,13 @@ from knowledge.crosslingual import detect_language
 
 PROBES_DIR = Path(__file__).resolve().parent / "probes"
 DEFAULT_LANGUAGE = "en"
-METHOD = "off-topic-quantile/1"
+METHOD = "off-topic-quantile/2"
 # Fitted on every corpus of the evaluation pool; bench/bench_retrieval.py reports it held out.
-OFF_TOPIC_QUANTILE = 0.98
+# With near-topic probes (fitted on all corpora: the near-topic median does most of the work):
+OFF_TOPIC_QUANTILE = 0.90
+NEAR_TOPIC_QUANTILE = 0.5
+# For a language without near-topic probes (Chinese today), as fitted before they existed.
+OFF_TOPIC_QUANTILE_ALONE = 0.98
 IN_SCOPE_QUANTILE = 0.10
 MAX_IN_SCOPE_PROBES = 400
 _NUMBERING = re.compile(r"^(?:[\w-]*\d[\w.-]*|[ivxlc]+\.|[a-z]\))[:.)]?\s+", re.IGNORECASE)
@@ -49,6 +63,7 @@ class ProbeSet:
     language: str
     off_topic: tuple[str, ...]
     templates: tuple[str, ...]
+    near_topic: tuple[str, ...] = ()
 
     def in_scope(self, headings: Sequence[str]) -> list[str]:
         """One question per section heading, the templates taken in turn."""
@@ -132,7 +147,8 @@ def probe_sets(directory: Path = PROBES_DIR) -> list[ProbeSet]:
     for path in sorted(directory.glob("off_topic.*.txt")):
         language = path.name.split(".")[1]
         templates = _lines(directory / f"in_scope.{language}.txt") or ("{topic}",)
-        sets.append(ProbeSet(language, _lines(path), templates))
+        near = _lines(directory / f"near_topic.{language}.txt")
+        sets.append(ProbeSet(language, _lines(path), templates, near))
     return sorted(sets, key=lambda s: s.language != DEFAULT_LANGUAGE)
 
 
@@ -142,10 +158,12 @@ def calibration_digest(sets: Sequence[ProbeSet], headings: Sequence[str], ranker
     for part in (
         METHOD,
         str(OFF_TOPIC_QUANTILE),
+        str(NEAR_TOPIC_QUANTILE),
+        str(OFF_TOPIC_QUANTILE_ALONE),
         str(IN_SCOPE_QUANTILE),
         ranker,
         *sorted(headings),
-        *(f"{s.language}\x1e{s.off_topic}\x1e{s.templates}" for s in sets),
+        *(f"{s.language}\x1e{s.off_topic}\x1e{s.templates}\x1e{s.near_topic}" for s in sets),
     ):
         digest.update(part.encode("utf-8"))
         digest.update(b"\x1f")
@@ -153,10 +171,18 @@ def calibration_digest(sets: Sequence[ProbeSet], headings: Sequence[str], ranker
 
 
 def decide_threshold(
-    off_topic: np.ndarray, in_scope: np.ndarray, *, quantile: float = OFF_TOPIC_QUANTILE
+    off_topic: np.ndarray,
+    in_scope: np.ndarray,
+    *,
+    quantile: float = OFF_TOPIC_QUANTILE,
+    near_topic: np.ndarray | None = None,
+    near_quantile: float = NEAR_TOPIC_QUANTILE,
 ) -> float:
-    """Above ``quantile`` of the off-topic scores, but not above the in-scope probes' low tail."""
+    """Above ``quantile`` of the off-topic scores and ``near_quantile`` of the near-topic
+    ones, but not above the in-scope probes' low tail."""
     high = float(np.quantile(off_topic, quantile)) if len(off_topic) else 0.0
+    if near_topic is not None and len(near_topic):
+        high = max(high, float(np.quantile(near_topic, near_quantile)))
     if len(in_scope):
         high = min(high, float(np.quantile(in_scope, IN_SCOPE_QUANTILE)))
     return high
@@ -184,19 +210,27 @@ def calibrate(
     rules = {}
     for probes in sets:
         in_scope_questions = probes.in_scope(headings)
-        scores = score([*probes.off_topic, *in_scope_questions])
-        off, inside = scores[: len(probes.off_topic)], scores[len(probes.off_topic) :]
-        threshold = decide_threshold(off, inside)
+        scores = score([*probes.off_topic, *probes.near_topic, *in_scope_questions])
+        n_off, n_near = len(probes.off_topic), len(probes.near_topic)
+        off, near = scores[:n_off], scores[n_off : n_off + n_near]
+        inside = scores[n_off + n_near :]
+        quantile = OFF_TOPIC_QUANTILE if n_near else OFF_TOPIC_QUANTILE_ALONE
+        threshold = decide_threshold(off, inside, quantile=quantile, near_topic=near)
         rules[probes.language] = DecisionRule(
             language=probes.language,
             threshold=round(threshold, 6),
             origin="calibrated",
             evidence={
                 "method": METHOD,
-                "off_topic_quantile": OFF_TOPIC_QUANTILE,
+                "off_topic_quantile": quantile,
+                "near_topic_quantile": NEAR_TOPIC_QUANTILE if n_near else None,
                 "off_topic": {"count": len(off), **_quantiles(off)},
+                "near_topic": {"count": len(near), **_quantiles(near)},
                 "in_scope": {"count": len(inside), **_quantiles(inside)},
                 "off_topic_refused": round(float(np.mean(off < threshold)), 4) if len(off) else 0,
+                "near_topic_refused": round(float(np.mean(near < threshold)), 4)
+                if len(near)
+                else 0,
                 "in_scope_answered": round(float(np.mean(inside >= threshold)), 4)
                 if len(inside)
                 else 0,

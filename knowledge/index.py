@@ -9,8 +9,11 @@ re-reads it every few seconds and picks up a new version without a restart.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,10 @@ CALIBRATION_KEY = "calibration"
 # Part of the calibration digest: a change to how scores are computed invalidates the rule.
 RANKER_VERSION = "fused/2"
 HEADING_SUFFIX = ":h"
+# Collections of cached probe vectors, one per embedding model (never an index version).
+PROBE_CACHE_PREFIX = "policybot-probe-vectors-"
+
+log = logging.getLogger(__name__)
 
 
 def make_client(*, index_dir: Path, chroma_url: str | None) -> Any:
@@ -235,7 +242,8 @@ class KnowledgeIndex:
         stored = Calibration.loads(str(snapshot.pointer.get(CALIBRATION_KEY, "")))
         expected = calibration_digest(probe_sets(), snapshot.headings, ranker)
         if stored is None or stored.digest != expected:
-            stored = calibrate_snapshot(snapshot, self.embedder, self.weights, self.reader)
+            probes = ProbeVectorCache(self.client, self.embedder)
+            stored = calibrate_snapshot(snapshot, probes, self.weights, self.reader)
         snapshot.calibrations[ranker] = stored
         return stored
 
@@ -332,6 +340,57 @@ class KnowledgeIndex:
             return np.zeros(len(questions), dtype=np.float32)
         signals = snapshot_signals(snapshot, self.embedder, questions, self.reader)
         return fuse(signals, self.weights, snapshot.is_policy).max(axis=1)
+
+
+class ProbeVectorCache(Embedder):
+    """The embedder, remembering the vectors of calibration probes in a Chroma collection of
+    their own (one per model), so a recalibration embeds only probes it has not seen before.
+
+    The probes are the project's own questions and the index's headings, never employees'
+    questions; records are keyed by a hash of the text and hold no text. The cache only saves
+    time: when Chroma cannot serve it, the probes are embedded as before.
+    """
+
+    def __init__(self, client: Any, embedder: Embedder) -> None:
+        self.inner = embedder
+        self.name = embedder.name
+        self.dimension = embedder.dimension
+        self.languages = embedder.languages
+        model = hashlib.sha256(f"{embedder.name}\x1f{embedder.dimension}".encode()).hexdigest()
+        self._client = client
+        self._collection_name = f"{PROBE_CACHE_PREFIX}{model[:16]}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return self.inner.embed(texts)
+        keys = [hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] for text in texts]
+        try:
+            collection = self._client.get_or_create_collection(
+                self._collection_name,
+                metadata={"embedding_model": self.name, "dimension": self.dimension},
+                embedding_function=None,
+            )
+            found = collection.get(ids=sorted(set(keys)), include=["embeddings"])
+            known = {
+                key: np.asarray(vector, dtype=np.float32)
+                for key, vector in zip(found["ids"], found["embeddings"], strict=True)
+            }
+        except Exception as exc:  # the cache is an optimisation; Chroma errors vary by client
+            log.info("probe vector cache unavailable (%s); embedding the probes", exc)
+            return self.inner.embed(texts)
+        missing = sorted(
+            {key: text for key, text in zip(keys, texts, strict=True) if key not in known}.items()
+        )
+        if missing:
+            vectors = self.inner.embed([text for _, text in missing])
+            known.update((key, vector) for (key, _), vector in zip(missing, vectors, strict=True))
+            try:
+                collection.upsert(
+                    ids=[key for key, _ in missing], embeddings=[v.tolist() for v in vectors]
+                )
+            except Exception as exc:  # as above: a failed write only costs time next time
+                log.info("probe vector cache not updated (%s)", exc)
+        return np.vstack([known[key] for key in keys]).astype(np.float32)
 
 
 def ranker_name(weights: FusionWeights) -> str:

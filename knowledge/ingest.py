@@ -26,6 +26,7 @@ from knowledge.index import (
     HEADING_SUFFIX,
     SECTION,
     SENTENCE,
+    ProbeVectorCache,
     calibrate_collection,
     ranker_name,
     read_pointer,
@@ -150,7 +151,9 @@ def ingest(
         stored = Calibration.loads(str(pointer.get(CALIBRATION_KEY, "")))
         expected = calibration_digest(probe_sets(), old_headings, ranker_name(weights))
         if stored is None or stored.digest != expected:
-            calibration = calibrate_collection(old, pointer, embedder, weights)
+            calibration = calibrate_collection(
+                old, pointer, ProbeVectorCache(client, embedder), weights
+            )
             write_pointer(client, {**pointer, CALIBRATION_KEY: calibration.dumps()})
             report.calibrated = True
         report.seconds = time.perf_counter() - started
@@ -177,7 +180,9 @@ def ingest(
         "built": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     try:
-        calibration = calibrate_collection(collection, new_pointer, embedder, weights)
+        calibration = calibrate_collection(
+            collection, new_pointer, ProbeVectorCache(client, embedder), weights
+        )
     except BaseException:
         client.delete_collection(name)
         raise
