@@ -29,6 +29,7 @@ from typing import Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import replies
+from bot.answering.pool import AnswerPool, Busy
 from bot.errors import ConfigurationError, InvalidInput
 from bot.handoff.desk import SupportDesk
 from bot.handoff.incident import INCIDENT_FORM, ConversationKey, Draft
@@ -73,8 +74,12 @@ class Assistant:
         handoff: HandoffServices | None = None,
         max_chars: int = MAX_QUESTION_CHARS,
         zone: tzinfo = UTC,
+        pool: AnswerPool | None = None,
     ) -> None:
         self.answerer = answerer
+        # A server's answering threads and queue limit; without one, answers run on the
+        # event loop's default executor (the CLI, tests).
+        self.pool = pool
         self.services = handoff
         self.max_chars = max_chars
         self.zone = zone
@@ -340,7 +345,14 @@ class Assistant:
                 log.exception("could not record an answer; feedback will need the question")
                 return answer, None
 
-        answer, answer_id = await asyncio.to_thread(answer_and_record)
+        if self.pool is None:
+            answer, answer_id = await asyncio.to_thread(answer_and_record)
+        else:
+            try:
+                answer, answer_id = await self.pool.run(answer_and_record)
+            except Busy:
+                log.warning("answer queue full: replied busy")
+                return Reply(text=replies.BUSY)
         return replies.answer_reply(answer, answer_id=answer_id)
 
     async def _escalate(

@@ -19,6 +19,8 @@ from botbuilder.core import InvokeResponse, Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
 PLATFORM = "teams"
+# Where the claim's "mark answered" waits for a reply sent after the acknowledgement.
+FINISH_KEY = "policybot.finish_delivery"
 DEDUPED_TYPES = (ActivityTypes.message, ActivityTypes.invoke)
 # processed_events.event_id is VARCHAR(255); longer keys are stored as their SHA-256.
 MAX_EVENT_ID = 255
@@ -84,8 +86,16 @@ class DedupeMiddleware(Middleware):
             await logic()
             return
         if await self.claims.claim(PLATFORM, key):
+
+            async def finish() -> None:
+                await self.claims.finish(PLATFORM, key)
+
+            # A question answered after the acknowledgement takes this away and marks the
+            # delivery answered once its reply is sent (adapters.teams.later).
+            context.turn_state[FINISH_KEY] = finish
             await logic()  # if this raises or the process dies, a later retry may answer
-            await self.claims.finish(PLATFORM, key)
+            if context.turn_state.pop(FINISH_KEY, None) is not None:
+                await finish()
             return
         if context.activity.type == ActivityTypes.invoke:
             await context.send_activity(

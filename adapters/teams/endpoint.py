@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
@@ -30,6 +31,7 @@ from adapters.teams.dedupe import (
     DeliveryClaims,
     StoreDeliveryClaims,
 )
+from adapters.teams.later import LaterReplies
 from adapters.teams.notifier import TeamsNotifier, TicketCards
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
@@ -39,6 +41,8 @@ from bot.store.values import SharedValues
 log = logging.getLogger(__name__)
 
 ROUTE = "/api/messages"
+# Answers acknowledged but not yet sent get this long at shutdown (a deploy's grace period).
+DRAIN_SECONDS = 20.0
 RUNTIME_KEY = "teams"
 # The address ``policybot serve`` listens on (``--host``), kept in ``ServerContext.extras``.
 LISTEN_HOST_KEY = "listen_host"
@@ -105,6 +109,7 @@ def setup(
     adapter.use(DedupeMiddleware(claims))
     support = SupportChannel(settings, SharedValues(assistant.store.engine))
     bot = PolicyTeamsBot(assistant, settings, support)
+    bot.later = LaterReplies(adapter, settings.app_id)
     runtime = TeamsRuntime(
         settings=settings,
         adapter=adapter,
@@ -124,9 +129,20 @@ def setup(
             "send 'admin support-channel' in it"
         )
     context.extras[RUNTIME_KEY] = runtime
+    app.cleanup_ctx.append(drain_answers(bot.later))
     app.router.add_post(
         ROUTE, handler(adapter, bot, settings, listen_host=context.extras.get(LISTEN_HOST_KEY))
     )
+
+
+def drain_answers(later: LaterReplies) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Answers acknowledged but not yet sent get ``DRAIN_SECONDS`` at shutdown."""
+
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await later.drain(DRAIN_SECONDS)
+
+    return run
 
 
 def parse_activity(body: bytes) -> Activity:

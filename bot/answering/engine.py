@@ -12,6 +12,7 @@ from bot.answering.compose import ChatModelComposer, Composer, chat_model_from_s
 from bot.errors import ConfigurationError
 from bot.settings import Settings
 from bot.store.ingest_lock import ingest_lock_for
+from knowledge.batching import BatchingEmbedder
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from knowledge.index import KnowledgeIndex, make_client
 from knowledge.ingest import IngestReport, Progress, ingest
@@ -61,6 +62,16 @@ class Engine:
             )
         self.index.refresh()
         return report
+
+    def batch_questions(self, *, window: float, max_batch: int) -> BatchingEmbedder:
+        """Embed questions searched concurrently in batches (a server's answering threads);
+        ingest and calibration keep calling the model directly."""
+        current = self.index.embedder
+        if isinstance(current, BatchingEmbedder):
+            return current
+        batching = BatchingEmbedder(current, window=window, max_batch=max_batch)
+        self.index.embedder = batching
+        return batching
 
     def ensure_ingested(self) -> IngestReport | None:
         """Ingest the configured sources if the index is empty (first start)."""
