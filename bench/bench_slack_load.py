@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -54,17 +55,17 @@ def fixture(name: str) -> dict:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
-def questions(n: int, *, prefix: str = "LOAD") -> list[dict]:
+def questions(n: int, *, prefix: str = "LOAD", tag: str = "") -> list[dict]:
     """``n`` DM questions, one DM per simulated employee, as 200 people asking at once."""
     texts = [json.loads(line)["q"] for line in QUESTIONS.read_text().splitlines() if line]
     out = []
     for i in range(n):
         payload = fixture("dm_message")
-        payload["event_id"] = f"Ev0{prefix}{i:05d}"
+        payload["event_id"] = f"Ev0{prefix}{tag}{i:05d}"
         payload["event"].update(
             text=texts[i % len(texts)],
-            user=f"U0{prefix}{i:05d}",
-            channel=f"D0{prefix}{i:05d}",
+            user=f"U0{prefix}{tag}{i:05d}",
+            channel=f"D0{prefix}{tag}{i:05d}",
             ts=f"1736929812.{i:06d}",
             event_ts=f"1736929812.{i:06d}",
         )
@@ -72,12 +73,12 @@ def questions(n: int, *, prefix: str = "LOAD") -> list[dict]:
     return out
 
 
-def edits(n: int) -> list[dict]:
+def edits(n: int, *, tag: str = "") -> list[dict]:
     """``n`` message edits: events the server acknowledges and ignores (the baseline)."""
     out = []
     for i in range(n):
         payload = fixture("message_changed")
-        payload["event_id"] = f"Ev0EDIT{i:05d}"
+        payload["event_id"] = f"Ev0EDIT{tag}{i:05d}"
         out.append(payload)
     return out
 
@@ -202,7 +203,14 @@ def resident_mb(pid: int) -> tuple[float, float]:
 
 
 async def phase(
-    api: FakeSlackApi, workdir: Path, n: int, *, root: Path, env: dict[str, str]
+    api: FakeSlackApi,
+    workdir: Path,
+    n: int,
+    *,
+    root: Path,
+    env: dict[str, str],
+    tag: str,
+    profile: Path | None = None,
 ) -> dict:
     """One server (the code under ``root``) through warm-up, the no-answer baseline, the
     burst with its retries and a second wave; everything measured from outside."""
@@ -211,21 +219,23 @@ async def phase(
     url = f"{base}/slack/events"
     try:
         # The server loads parts of the model on its first questions; warm it first.
-        await deliver_all(url, [(p, 0) for p in questions(WARM_UP, prefix="WARM")])
+        await deliver_all(url, [(p, 0) for p in questions(WARM_UP, prefix="WARM", tag=tag)])
         await api.wait_for("chat.postMessage", WARM_UP, timeout=PHASE_TIMEOUT_SECONDS)
-        baseline, _ = await deliver_all(url, [(p, 0) for p in edits(n)])
-        batch = questions(n)
+        baseline, _ = await deliver_all(url, [(p, 0) for p in edits(n, tag=tag)])
+        batch = questions(n, tag=tag)
+        spy = await start_profile(process.pid, profile)
         cpu_before = cpu_seconds(process.pid)
         started = time.perf_counter()
         acks, sent_at = await deliver_all(url, [(p, r) for p in batch for r in (0, 1)])
         acked = time.perf_counter() - started
         # A second wave while the first one's answers are still being worked out:
         # its acknowledgements must not wait behind that backlog.
-        late, _ = await deliver_all(url, [(p, 0) for p in questions(n, prefix="LATE")])
+        late, _ = await deliver_all(url, [(p, 0) for p in questions(n, prefix="LATE", tag=tag)])
         await api.wait_for("chat.postMessage", WARM_UP + 2 * n, timeout=PHASE_TIMEOUT_SECONDS)
         answered = time.perf_counter() - started
         cpu = cpu_seconds(process.pid) - cpu_before
         rss, peak = resident_mb(process.pid)
+        await stop_profile(spy)
     finally:
         exit_code = await stop_server(process)
     all_posts = api.called("chat.postMessage")
@@ -253,8 +263,43 @@ async def phase(
         "rss": rss,
         "peak": peak,
         "exit_code": exit_code,
-        "texts": [call.args["text"] for call in posts],
+        "texts": {call.args["channel"][-5:]: call.args["text"] for call in posts},
     }
+
+
+async def start_profile(pid: int, output: Path | None) -> asyncio.subprocess.Process | None:
+    """Sample the server with py-spy (if installed) from now until :func:`stop_profile`:
+    only threads holding the GIL, so the profile says what keeps the event loop waiting."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if output is None or not Path(spy).exists():
+        return None
+    return await asyncio.create_subprocess_exec(
+        spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--rate",
+        "200",
+        "--gil",
+        "--threads",
+        "--nonblocking",
+        "--format",
+        "raw",
+        "--output",
+        str(output),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def stop_profile(spy: asyncio.subprocess.Process | None) -> None:
+    if spy is None:
+        return
+    spy.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(spy.wait(), 30)
+    except TimeoutError:
+        spy.kill()
 
 
 def embedding_baseline(n: int) -> float:
@@ -311,7 +356,7 @@ TODAY_ENV: dict[str, str] = {}
 NEW_ENV: dict[str, str] = {}
 
 
-async def run(n: int, today_root: Path | None) -> tuple[str, bool]:
+async def run(n: int, today_root: Path | None, profiles: Path | None) -> tuple[str, bool]:
     api = FakeSlackApi()
     await api.start()
     results: dict[str, dict] = {}
@@ -319,8 +364,24 @@ async def run(n: int, today_root: Path | None) -> tuple[str, bool]:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             if today_root is not None:
-                results["today"] = await phase(api, workdir, n, root=today_root, env=TODAY_ENV)
-            results["this branch"] = await phase(api, workdir, n, root=ROOT, env=NEW_ENV)
+                results["today"] = await phase(
+                    api,
+                    workdir,
+                    n,
+                    root=today_root,
+                    env=TODAY_ENV,
+                    tag="A",
+                    profile=profiles / "slack_burst_today.txt" if profiles else None,
+                )
+            results["this branch"] = await phase(
+                api,
+                workdir,
+                n,
+                root=ROOT,
+                env=NEW_ENV,
+                tag="B",
+                profile=profiles / "slack_burst_branch.txt" if profiles else None,
+            )
     finally:
         await api.close()
     embed_cpu = embedding_baseline(n)
@@ -362,12 +423,19 @@ async def run(n: int, today_root: Path | None) -> tuple[str, bool]:
     ]
     if "today" in results:
         before, after = results["today"], results["this branch"]
+        differ = [c for c, text in before["texts"].items() if after["texts"].get(c) != text]
         lines.append(
             f"This branch / today: answers/s {before['answered'] / after['answered']:.2f}x, "
             f"CPU per answer {after['cpu'] / before['cpu']:.2f}x, ack p99 ratio "
-            f"{ack_ratio(before):.2f} -> {ack_ratio(after):.2f}. Answers identical: "
-            f"{sorted(before['texts']) == sorted(after['texts'])}."
+            f"{ack_ratio(before):.2f} -> {ack_ratio(after):.2f}. Answers that differ between "
+            f"the two servers: {len(differ)} of {len(before['texts'])}."
         )
+        for channel in differ[:3]:
+            print(
+                f"{channel}:\n  today: {before['texts'][channel]!r}\n  new:   "
+                f"{after['texts'].get(channel)!r}",
+                file=sys.stderr,
+            )
     for label, result in results.items():
         lines += [
             "",
@@ -393,8 +461,14 @@ def main() -> int:
         default=None,
         help="a checkout of the code to compare with (e.g. `git archive` of main), run first",
     )
+    parser.add_argument(
+        "--profiles",
+        type=Path,
+        default=None,
+        help="a folder for py-spy samples of each server over the burst (GIL holders only)",
+    )
     args = parser.parse_args()
-    text, ok = asyncio.run(run(args.events, args.today_root))
+    text, ok = asyncio.run(run(args.events, args.today_root, args.profiles))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
     print(text)
