@@ -24,6 +24,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, tzinfo
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -329,9 +330,8 @@ class Assistant:
     # ---- routes ------------------------------------------------------------------------
 
     async def _answer(self, message: Message) -> Reply:
-        def answer_and_record() -> tuple[Answer, str | None]:
-            answer = self.answerer.answer(message.text[: self.max_chars])
-            record = AnswerRecord(
+        def record(answer: Answer) -> str | None:
+            entry = AnswerRecord(
                 platform=message.platform,
                 asker_key=asker_key(message),
                 question=message.text,
@@ -340,19 +340,28 @@ class Assistant:
                 citations=answer.citations,
             )
             try:
-                return answer, self.handoff.record_answer(record)
+                return self.handoff.record_answer(entry)
             except SQLAlchemyError:  # the answer matters more than its feedback link
                 log.exception("could not record an answer; feedback will need the question")
-                return answer, None
+                return None
+
+        def answer_and_record() -> tuple[Answer, str | None]:
+            answer = self.answerer.answer(message.text[: self.max_chars])
+            return answer, record(answer)
 
         if self.pool is None:
             answer, answer_id = await asyncio.to_thread(answer_and_record)
-        else:
-            try:
-                answer, answer_id = await self.pool.run(answer_and_record)
-            except Busy:
-                log.warning("answer queue full: replied busy")
-                return Reply(text=replies.BUSY)
+            return replies.answer_reply(answer, answer_id=answer_id)
+        try:
+            # The pool's threads only compute; the store write goes where the other store
+            # calls go, so answering never holds more database connections than before.
+            answer = await self.pool.run(
+                partial(self.answerer.answer, message.text[: self.max_chars])
+            )
+        except Busy:
+            log.warning("answer queue full: replied busy")
+            return Reply(text=replies.BUSY)
+        answer_id = await asyncio.to_thread(record, answer)
         return replies.answer_reply(answer, answer_id=answer_id)
 
     async def _escalate(
