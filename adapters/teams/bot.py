@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from http import HTTPStatus
 from typing import TypeVar
 
@@ -84,9 +85,13 @@ class PolicyTeamsBot(TeamsActivityHandler):
         # Set by the endpoint: answers go out after the acknowledgement. None answers
         # inside the request (an embedding without a connector to reply through later).
         self.later: LaterReplies | None = None
+        # Threads for the work before the acknowledgement (set by the endpoint; None: the
+        # loop's default executor, shared with connector sends and answers' store calls).
+        self.ack_executor: Executor | None = None
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        await asyncio.to_thread(self.support.learn, turn_context.activity)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.ack_executor, self.support.learn, turn_context.activity)
         await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -96,8 +101,8 @@ class PolicyTeamsBot(TeamsActivityHandler):
             await self.on_card_submit(turn_context, submit)
             return
         # Up to a megabyte of text: parsed in a worker thread, never on the event loop.
-        text = await asyncio.to_thread(
-            payloads.question_text, activity.text, bot_mention_texts(activity)
+        text = await asyncio.get_running_loop().run_in_executor(
+            self.ack_executor, payloads.question_text, activity.text, bot_mention_texts(activity)
         )
         if not text:
             await send(turn_context, payloads.text_activity(HELP_TEXT))

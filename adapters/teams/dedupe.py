@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -49,16 +50,27 @@ class StoreDeliveryClaims(DeliveryClaims):
         self,
         claim_delivery: Callable[[str, str], bool],
         finish_delivery: Callable[[str, str], None] | None = None,
+        *,
+        executor: Executor | None = None,
     ) -> None:
         self._claim_delivery = claim_delivery
         self._finish_delivery = finish_delivery
+        # Threads of the acknowledgement path's own (None: the loop's default executor,
+        # where connector sends and store calls of answers in flight queue too).
+        self._executor = executor
 
     async def claim(self, platform: str, event_id: str) -> bool:
-        return await asyncio.to_thread(self._claim_delivery, platform, _stored_id(event_id))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, self._claim_delivery, platform, _stored_id(event_id)
+        )
 
     async def finish(self, platform: str, event_id: str) -> None:
         if self._finish_delivery is not None:
-            await asyncio.to_thread(self._finish_delivery, platform, _stored_id(event_id))
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(
+                self._executor, self._finish_delivery, platform, _stored_id(event_id)
+            )
 
 
 def _stored_id(event_id: str) -> str:
