@@ -90,7 +90,11 @@ def free_port() -> int:
 
 
 async def start_server(
-    api: FakeSlackApi, workdir: Path, *, root: Path = ROOT, extra_env: dict[str, str] | None = None
+    api: FakeSlackApi,
+    workdir: Path,
+    *,
+    root: Path = ROOT,
+    extra_env: dict[str, str | None] | None = None,
 ) -> tuple[asyncio.subprocess.Process, str]:
     port = free_port()
     env = {
@@ -106,7 +110,11 @@ async def start_server(
         POLICYBOT_DATA_DIR=str(workdir / "data"),
         POLICYBOT_LOG_LEVEL="WARNING",
     )
-    env.update(extra_env or {})
+    for key, value in (extra_env or {}).items():
+        if value is None:  # None: leave the variable out (e.g. a server without Slack)
+            env.pop(key, None)
+        else:
+            env[key] = value
     log = (workdir / "server.log").open("ab")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -208,7 +216,7 @@ async def phase(
     n: int,
     *,
     root: Path,
-    env: dict[str, str],
+    env: dict[str, str | None],
     tag: str,
     profile: Path | None = None,
 ) -> dict:
@@ -352,8 +360,8 @@ def passed(result: dict, n: int) -> bool:
 
 
 # "today": the code before issue 20 with its defaults; the new defaults need no settings.
-TODAY_ENV: dict[str, str] = {}
-NEW_ENV: dict[str, str] = {}
+TODAY_ENV: dict[str, str | None] = {}
+NEW_ENV: dict[str, str | None] = {}
 
 
 async def run(n: int, today_root: Path | None, profiles: Path | None) -> tuple[str, bool]:

@@ -212,10 +212,136 @@ async def run(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+async def served_phase(n: int, workdir: Path, *, root: Path, tag: str) -> dict[str, object]:
+    """``policybot serve`` (the code under ``root``) in its own process, Teams in Emulator
+    mode on loopback; the load generator and the fake connector in this process."""
+    import bench_slack_load as slack_bench
+
+    connector = FakeConnector()
+    await connector.start()
+    api = slack_bench.FakeSlackApi()  # unused by a Teams-only server; keeps the helper whole
+    await api.start()
+    env: dict[str, str | None] = {"SLACK_BOT_TOKEN": None, "SLACK_SIGNING_SECRET": None}
+    process, base = await slack_bench.start_server(api, workdir, root=root, extra_env=env)
+    url = f"{base}/api/messages"
+    posted_at: dict[str, float] = {}
+    responded: dict[str, tuple[int, float]] = {}
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+            async def post(activity: dict) -> None:
+                activity = {**activity, "serviceUrl": connector.url}
+                posted_at[activity["id"]] = time.perf_counter()
+                async with session.post(url, json=activity) as response:
+                    await response.read()
+                    responded[activity["id"]] = (response.status, time.perf_counter())
+
+            warm = activities(10, f"warm{tag}")
+            await asyncio.gather(*(post(a) for a in warm))
+            await connector.wait_for(
+                lambda calls: sum(1 for c in calls if c.type == "message") >= len(warm),
+                timeout=OVERALL_TIMEOUT_SECONDS,
+            )
+            connector.calls.clear()
+            batch = activities(n, f"served{tag}")
+            cpu_before = slack_bench.cpu_seconds(process.pid)
+            started = time.perf_counter()
+            await asyncio.wait_for(
+                asyncio.gather(*(post(a) for a in batch)), OVERALL_TIMEOUT_SECONDS
+            )
+            await connector.wait_for(
+                lambda calls: sum(1 for c in calls if c.type == "message") >= n,
+                timeout=OVERALL_TIMEOUT_SECONDS,
+            )
+            wall = time.perf_counter() - started
+            cpu = slack_bench.cpu_seconds(process.pid) - cpu_before
+            rss, peak = slack_bench.resident_mb(process.pid)
+    finally:
+        await slack_bench.stop_server(process)
+        await connector.close()
+        await api.close()
+    ids = [a["id"] for a in batch]
+    answered_at: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for call in connector.sent("message"):
+        answered_at.setdefault(call.activity_id or "", call.received_at)
+        counts[call.activity_id or ""] = counts.get(call.activity_id or "", 0) + 1
+    answer = [answered_at[i] - posted_at[i] for i in ids if i in answered_at]
+    http = [responded[i][1] - posted_at[i] for i in ids if i in responded]
+    return {
+        "answered": len(answer),
+        "once": sum(1 for i in ids if counts.get(i) == 1),
+        "busy": sum(1 for c in connector.sent("message") if "try again in a minute" in c.text),
+        "statuses": sorted({status for status, _ in responded.values()}),
+        "over_15s": sum(1 for t in answer if t > TEAMS_RESEND_SECONDS) + (len(ids) - len(answer)),
+        "answer": latency_summary(answer),
+        "http": latency_summary(http),
+        "wall": wall,
+        "cpu": cpu,
+        "rss": rss,
+        "peak": peak,
+        "typing": len(connector.sent("typing")),
+    }
+
+
+async def run_served(n: int, today_root: Path) -> str:
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        results["today"] = await served_phase(n, workdir, root=today_root, tag="A")
+        results["this branch"] = await served_phase(n, workdir, root=ROOT, tag="B")
+    load_avg = os.getloadavg()[0]
+    lines = [
+        "# Teams: 200 concurrent message activities to `policybot serve`",
+        "",
+        f"`python bench/bench_teams_load.py --activities {n} --today-root DIR`: the real "
+        "`policybot serve` in its own process (Teams in Emulator mode on loopback), first "
+        "today's code (`git archive` of the branch point), then this branch, same data "
+        "folder; the load generator and a fake Bot Connector in the benchmark process. "
+        f"2 cores shared with 4 other jobs (load average {load_avg:.1f} at the end): "
+        "compare the phases, not the seconds. CPU is the server process's, from `/proc`.",
+        "",
+        "| server | HTTP p50 / p99 s | answer p50 / p99 / max s | answered once | later than "
+        "15 s or never | answers/s | CPU ms per answer | RSS MB (peak) | busy |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, r in results.items():
+        lines.append(
+            f"| {label} | {r['http']['p50']:.2f} / {r['http']['p99']:.2f} "
+            f"| {r['answer']['p50']:.2f} / {r['answer']['p99']:.2f} / {r['answer']['max']:.2f} "
+            f"| {r['once']} of {n} | {r['over_15s']} | {n / r['wall']:.1f} "
+            f"| {r['cpu'] / n * 1000:.1f} | {r['rss']:.0f} ({r['peak']:.0f}) | {r['busy']} |"
+        )
+    before, after = results["today"], results["this branch"]
+    lines += [
+        "",
+        f"HTTP statuses: today {before['statuses']}, this branch {after['statuses']}; typing "
+        f"indicators: today {before['typing']}, this branch {after['typing']}. This branch / "
+        f"today: HTTP p99 {after['http']['p99'] / before['http']['p99']:.2f}x, answers/s "
+        f"{before['wall'] / after['wall']:.2f}x, CPU per answer "
+        f"{after['cpu'] / before['cpu']:.2f}x.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--activities", type=int, default=200)
+    parser.add_argument(
+        "--today-root",
+        type=Path,
+        default=None,
+        help="compare `policybot serve` processes: this checkout of today's code, then this "
+        "branch (without it, both phases run in this process)",
+    )
     args = parser.parse_args()
+    if args.today_root is not None:
+        sys.path.insert(0, str(ROOT / "bench"))
+        table = asyncio.run(run_served(args.activities, args.today_root))
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        (RESULTS.parent / "teams_load_served.md").write_text(table)
+        print(table)
+        return 0
     table = asyncio.run(run(args.activities))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(table)
