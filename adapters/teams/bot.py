@@ -119,8 +119,10 @@ class PolicyTeamsBot(TeamsActivityHandler):
             conversation_ref=serialize_reference(TurnContext.get_conversation_reference(activity)),
             display_name=activity.from_property.name,
         )
-        # The coroutine is made now, with the assistant of this turn; it runs in the reply's.
-        work = self.assistant.handle(message)
+        # Started now, with the assistant of this turn; the reply's turn waits for it.
+        work: Awaitable[Reply] = self.assistant.handle(message)
+        if self.later is not None:
+            work = asyncio.ensure_future(work)
         typing = activity.conversation.conversation_type != "channel"
         conversation_id = activity.conversation.id
 

@@ -28,16 +28,24 @@ log = logging.getLogger(__name__)
 
 Finish = Callable[[], Awaitable[None]]
 Reply = Callable[[TurnContext], Awaitable[None]]
+MAX_TURNS = 16
 SORRY = "Sorry, something went wrong on my side. Please try again in a minute."
 
 
 class LaterReplies:
     """Replies started after the acknowledgement: tracked, logged, drained at shutdown."""
 
-    def __init__(self, adapter: TeamsCloudAdapter, app_id: str | None) -> None:
+    def __init__(
+        self, adapter: TeamsCloudAdapter, app_id: str | None, *, turns: int = MAX_TURNS
+    ) -> None:
         self.adapter = adapter
         self.app_id = app_id
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Reply turns open at once (each sends a typing indicator and the answer through the
+        # connector, work on the event loop): a burst of them would hold up the HTTP
+        # responses of the activities still arriving. The answers themselves are already
+        # being worked out meanwhile (the caller started them).
+        self._turns = asyncio.Semaphore(turns)
 
     def start(self, turn_context: TurnContext, reply: Reply) -> None:
         """Run ``reply`` in a new turn of the same conversation once this one has ended;
@@ -72,7 +80,8 @@ class LaterReplies:
                     log.error("teams: could not report the failure: %s", exc)
 
         try:
-            await self.adapter.continue_conversation(reference, in_turn, bot_app_id=self.app_id)
+            async with self._turns:
+                await self.adapter.continue_conversation(reference, in_turn, bot_app_id=self.app_id)
         except Exception:
             log.exception("teams: could not open a turn to answer in")
             return
