@@ -475,7 +475,17 @@ def main() -> int:
         default=None,
         help="a folder for py-spy samples of each server over the burst (GIL holders only)",
     )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for every server started (e.g. POLICYBOT_DATABASE_URL=...)",
+    )
     args = parser.parse_args()
+    for setting in args.server_env:
+        key, _, value = setting.partition("=")
+        TODAY_ENV[key] = NEW_ENV[key] = value
     text, ok = asyncio.run(run(args.events, args.today_root, args.profiles))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
