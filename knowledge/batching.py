@@ -102,9 +102,7 @@ class BatchingEmbedder(Embedder):
                 self._thread = None
             if self._thread is None or not self._thread.is_alive():
                 self._pid = pid
-                self._thread = threading.Thread(
-                    target=self._run, name="embed-batcher", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="embed-batcher", daemon=True)
                 self._thread.start()
 
     def _gather(self) -> list[tuple[str, Future[np.ndarray]]]:
