@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -54,17 +55,17 @@ def fixture(name: str) -> dict:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
-def questions(n: int, *, prefix: str = "LOAD") -> list[dict]:
+def questions(n: int, *, prefix: str = "LOAD", tag: str = "") -> list[dict]:
     """``n`` DM questions, one DM per simulated employee, as 200 people asking at once."""
     texts = [json.loads(line)["q"] for line in QUESTIONS.read_text().splitlines() if line]
     out = []
     for i in range(n):
         payload = fixture("dm_message")
-        payload["event_id"] = f"Ev0{prefix}{i:05d}"
+        payload["event_id"] = f"Ev0{prefix}{tag}{i:05d}"
         payload["event"].update(
             text=texts[i % len(texts)],
-            user=f"U0{prefix}{i:05d}",
-            channel=f"D0{prefix}{i:05d}",
+            user=f"U0{prefix}{tag}{i:05d}",
+            channel=f"D0{prefix}{tag}{i:05d}",
             ts=f"1736929812.{i:06d}",
             event_ts=f"1736929812.{i:06d}",
         )
@@ -72,12 +73,12 @@ def questions(n: int, *, prefix: str = "LOAD") -> list[dict]:
     return out
 
 
-def edits(n: int) -> list[dict]:
+def edits(n: int, *, tag: str = "") -> list[dict]:
     """``n`` message edits: events the server acknowledges and ignores (the baseline)."""
     out = []
     for i in range(n):
         payload = fixture("message_changed")
-        payload["event_id"] = f"Ev0EDIT{i:05d}"
+        payload["event_id"] = f"Ev0EDIT{tag}{i:05d}"
         out.append(payload)
     return out
 
@@ -88,7 +89,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def start_server(api: FakeSlackApi, workdir: Path) -> tuple[asyncio.subprocess.Process, str]:
+async def start_server(
+    api: FakeSlackApi,
+    workdir: Path,
+    *,
+    root: Path = ROOT,
+    extra_env: dict[str, str | None] | None = None,
+) -> tuple[asyncio.subprocess.Process, str]:
     port = free_port()
     env = {
         key: value
@@ -96,14 +103,19 @@ async def start_server(api: FakeSlackApi, workdir: Path) -> tuple[asyncio.subpro
         if not key.startswith(("SLACK_", "POLICYBOT_", "Microsoft"))
     }
     env.update(
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(root),
         SLACK_BOT_TOKEN="xoxb-bench",
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=api.api_url,
         POLICYBOT_DATA_DIR=str(workdir / "data"),
         POLICYBOT_LOG_LEVEL="WARNING",
     )
-    log = (workdir / "server.log").open("wb")
+    for key, value in (extra_env or {}).items():
+        if value is None:  # None: leave the variable out (e.g. a server without Slack)
+            env.pop(key, None)
+        else:
+            env[key] = value
+    log = (workdir / "server.log").open("ab")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -179,89 +191,305 @@ async def deliver_all(
     return acks, sent_at
 
 
-async def run(n: int) -> tuple[str, bool]:
-    api = FakeSlackApi()
-    await api.start()
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its threads, from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def resident_mb(pid: int) -> tuple[float, float]:
+    """Resident memory now and at its peak (VmRSS, VmHWM), in MB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+async def phase(
+    api: FakeSlackApi,
+    workdir: Path,
+    n: int,
+    *,
+    root: Path,
+    env: dict[str, str | None],
+    tag: str,
+    profile: Path | None = None,
+) -> dict:
+    """One server (the code under ``root``) through warm-up, the no-answer baseline, the
+    burst with its retries and a second wave; everything measured from outside."""
+    api.calls.clear()
+    process, base = await start_server(api, workdir, root=root, extra_env=env)
+    url = f"{base}/slack/events"
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            process, base = await start_server(api, Path(tmp))
-            url = f"{base}/slack/events"
-            try:
-                # The server loads parts of the model on its first questions; warm it first.
-                await deliver_all(url, [(p, 0) for p in questions(WARM_UP, prefix="WARM")])
-                await api.wait_for("chat.postMessage", WARM_UP, timeout=PHASE_TIMEOUT_SECONDS)
-                baseline, _ = await deliver_all(url, [(p, 0) for p in edits(n)])
-                batch = questions(n)
-                started = time.perf_counter()
-                acks, sent_at = await deliver_all(url, [(p, r) for p in batch for r in (0, 1)])
-                acked = time.perf_counter() - started
-                # A second wave while the first one's answers are still being worked out:
-                # its acknowledgements must not wait behind that backlog.
-                late, _ = await deliver_all(url, [(p, 0) for p in questions(n, prefix="LATE")])
-                await api.wait_for(
-                    "chat.postMessage", WARM_UP + 2 * n, timeout=PHASE_TIMEOUT_SECONDS
-                )
-                answered = time.perf_counter() - started
-            finally:
-                exit_code = await stop_server(process)
+        # The server loads parts of the model on its first questions; warm it first.
+        await deliver_all(url, [(p, 0) for p in questions(WARM_UP, prefix="WARM", tag=tag)])
+        await api.wait_for("chat.postMessage", WARM_UP, timeout=PHASE_TIMEOUT_SECONDS)
+        baseline, _ = await deliver_all(url, [(p, 0) for p in edits(n, tag=tag)])
+        batch = questions(n, tag=tag)
+        spy = await start_profile(process.pid, profile)
+        cpu_before = cpu_seconds(process.pid)
+        started = time.perf_counter()
+        acks, sent_at = await deliver_all(url, [(p, r) for p in batch for r in (0, 1)])
+        acked = time.perf_counter() - started
+        # A second wave while the first one's answers are still being worked out:
+        # its acknowledgements must not wait behind that backlog.
+        late, _ = await deliver_all(url, [(p, 0) for p in questions(n, prefix="LATE", tag=tag)])
+        await api.wait_for("chat.postMessage", WARM_UP + 2 * n, timeout=PHASE_TIMEOUT_SECONDS)
+        answered = time.perf_counter() - started
+        cpu = cpu_seconds(process.pid) - cpu_before
+        rss, peak = resident_mb(process.pid)
+        await stop_profile(spy)
     finally:
-        await api.close()
+        exit_code = await stop_server(process)
     all_posts = api.called("chat.postMessage")
     posts = [c for c in all_posts if c.args["channel"].startswith("D0LOAD")]
     late_posts = [c for c in all_posts if c.args["channel"].startswith("D0LATE")]
+    busy = sum(1 for c in [*posts, *late_posts] if "try again in a minute" in c.args["text"])
     answer = [call.at - sent_at[call.args["channel"] + call.args["thread_ts"]] for call in posts]
-    first = [s for (_, retry), (_, s) in acks.items() if retry == 0]
-    retries = [s for (_, retry), (_, s) in acks.items() if retry == 1]
-    base_acks = [s for _, s in baseline.values()]
-    late_acks = [s for _, s in late.values()]
     answered_acks = [*acks.values(), *late.values()]
-    statuses = sorted({status for status, _ in (*answered_acks, *baseline.values())})
-    over_3s = sum(1 for _, s in answered_acks if s >= SLACK_ACK_SECONDS)
-    distinct = len({call.args["channel"] for call in posts})
-    with_blocks = sum(1 for call in posts if call.args.get("blocks"))
-    ok = (
-        over_3s == 0
-        and len(posts) == n
-        and distinct == n
-        and len(late_posts) == n
-        and statuses == [200]
+    return {
+        "first": [s for (_, retry), (_, s) in acks.items() if retry == 0],
+        "retries": [s for (_, retry), (_, s) in acks.items() if retry == 1],
+        "late": [s for _, s in late.values()],
+        "base": [s for _, s in baseline.values()],
+        "answer": answer,
+        "statuses": sorted({status for status, _ in (*answered_acks, *baseline.values())}),
+        "over_3s": sum(1 for _, s in answered_acks if s >= SLACK_ACK_SECONDS),
+        "posts": len(posts),
+        "distinct": len({call.args["channel"] for call in posts}),
+        "with_blocks": sum(1 for call in posts if call.args.get("blocks")),
+        "late_posts": len(late_posts),
+        "busy": busy,
+        "acked": acked,
+        "answered": answered,
+        "cpu": cpu,
+        "rss": rss,
+        "peak": peak,
+        "exit_code": exit_code,
+        "texts": {call.args["channel"][-5:]: call.args["text"] for call in posts},
+    }
+
+
+async def start_profile(pid: int, output: Path | None) -> asyncio.subprocess.Process | None:
+    """Sample the server with py-spy (if installed) from now until :func:`stop_profile`:
+    only threads holding the GIL, so the profile says what keeps the event loop waiting."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if output is None or not Path(spy).exists():
+        return None
+    return await asyncio.create_subprocess_exec(
+        spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--rate",
+        "200",
+        "--gil",
+        "--threads",
+        "--nonblocking",
+        "--format",
+        "raw",
+        "--output",
+        str(output),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
+
+
+async def stop_profile(spy: asyncio.subprocess.Process | None) -> None:
+    if spy is None:
+        return
+    spy.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(spy.wait(), 30)
+    except TimeoutError:
+        spy.kill()
+
+
+def embedding_baseline(n: int) -> float:
+    """CPU seconds per question of embedding the burst's questions in batches of 8 with one
+    torch thread, in this process (after the servers have stopped)."""
+    import torch
+
+    from knowledge.embedding import SentenceTransformerEmbedder
+
+    torch.set_num_threads(1)
+    embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+    texts = [p["event"]["text"] for p in questions(n)] + [
+        p["event"]["text"] for p in questions(n, prefix="LATE")
+    ]
+    embedder.embed(texts[:8])  # warm
+    started = time.process_time()
+    for i in range(0, len(texts), 8):
+        embedder.embed(texts[i : i + 8])
+    return (time.process_time() - started) / len(texts)
+
+
+def table(result: dict) -> list[str]:
     rows = ["| measure | p50 s | p95 s | p99 s | max s |", "|---|---|---|---|---|"]
     for name, figures in (
-        ("ack of a question (first delivery)", latency_summary(first)),
-        ("ack of its retry (X-Slack-Retry-Num: 1)", latency_summary(retries)),
-        ("ack of a second wave, sent while the first is answered", latency_summary(late_acks)),
-        ("answer reaches the Web API (chat.postMessage)", latency_summary(answer)),
-        ("baseline: ack of an event needing no answer", latency_summary(base_acks)),
+        ("ack of a question (first delivery)", latency_summary(result["first"])),
+        ("ack of its retry (X-Slack-Retry-Num: 1)", latency_summary(result["retries"])),
+        ("ack of a second wave, sent while the first is answered", latency_summary(result["late"])),
+        ("answer reaches the Web API (chat.postMessage)", latency_summary(result["answer"])),
+        ("baseline: ack of an event needing no answer", latency_summary(result["base"])),
     ):
         rows.append(
             f"| {name} | {figures['p50']:.3f} | {figures['p95']:.3f} | {figures['p99']:.3f} "
             f"| {figures['max']:.3f} |"
         )
-    ratio = latency_summary(first)["p99"] / latency_summary(base_acks)["p99"]
-    rows += [
+    return rows
+
+
+def ack_ratio(result: dict) -> float:
+    return latency_summary(result["first"])["p99"] / latency_summary(result["base"])["p99"]
+
+
+def passed(result: dict, n: int) -> bool:
+    return (
+        result["over_3s"] == 0
+        and result["posts"] == n
+        and result["distinct"] == n
+        and result["late_posts"] == n
+        and result["statuses"] == [200]
+    )
+
+
+# "today": the code before issue 20 with its defaults; the new defaults need no settings.
+TODAY_ENV: dict[str, str | None] = {}
+NEW_ENV: dict[str, str | None] = {}
+
+
+async def run(n: int, today_root: Path | None, profiles: Path | None) -> tuple[str, bool]:
+    api = FakeSlackApi()
+    await api.start()
+    results: dict[str, dict] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = Path(tmp)
+            if today_root is not None:
+                results["today"] = await phase(
+                    api,
+                    workdir,
+                    n,
+                    root=today_root,
+                    env=TODAY_ENV,
+                    tag="A",
+                    profile=profiles / "slack_burst_today.txt" if profiles else None,
+                )
+            results["this branch"] = await phase(
+                api,
+                workdir,
+                n,
+                root=ROOT,
+                env=NEW_ENV,
+                tag="B",
+                profile=profiles / "slack_burst_branch.txt" if profiles else None,
+            )
+    finally:
+        await api.close()
+    embed_cpu = embedding_baseline(n)
+    load = os.getloadavg()[0]
+    ok = passed(results["this branch"], n)
+    lines = [
+        "# Slack: 200 concurrent questions against 200 events that need no answer",
         "",
-        f"`policybot serve` in its own process, warmed with {WARM_UP} questions; "
-        f"{n} concurrent questions plus {n} concurrent "
-        f"retries of them, then {n} more questions: {over_3s} acks at or over 3 s; HTTP "
-        f"statuses {statuses}; {len(posts)} answers to the first wave ({distinct} distinct DMs, "
-        f"{with_blocks} with Block Kit) and {len(late_posts)} to the second; first wave acked "
-        f"within {acked:.2f} s, both waves answered within {answered:.2f} s "
-        f"({2 * n / answered:.0f} answers/s); server exit code {exit_code} after SIGTERM. "
-        f"Ack p99 ratio to the no-answer baseline: {ratio:.2f}. "
-        f"{'PASS' if ok else 'FAIL'}: every ack under 3 s and exactly one answer per question.",
+        f"`python bench/bench_slack_load.py --events {n}"
+        + (" --today-root DIR" if today_root else "")
+        + "`: the real `policybot serve` in its own process, warmed with "
+        f"{WARM_UP} questions; {n} concurrent signed questions plus {n} concurrent retries of "
+        f"them, then {n} more questions while the first are answered; a fake Slack Web API in "
+        "the benchmark process. 2 cores shared with 4 other jobs (load average "
+        f"{load:.1f} at the end): compare the ratios, measured in the same run, rather "
+        "than the seconds.",
+        "",
     ]
-    return "\n".join(rows) + "\n", ok
+    summary = [
+        "| server | ack p99 / no-answer ack p99 | answers/s | CPU ms per answer "
+        "| CPU per answer / batched 1-thread embedding | RSS MB (peak) | busy replies | result |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for label, result in results.items():
+        per_answer = result["cpu"] / (2 * n)
+        summary.append(
+            f"| {label} | {ack_ratio(result):.2f} | {2 * n / result['answered']:.1f} "
+            f"| {per_answer * 1000:.1f} | {per_answer / embed_cpu:.2f} "
+            f"| {result['rss']:.0f} ({result['peak']:.0f}) | {result['busy']} "
+            f"| {'PASS' if passed(result, n) else 'FAIL'} |"
+        )
+    lines += summary
+    lines += [
+        "",
+        f"Batched single-thread embedding of the same {2 * n} questions (8 a call, one torch "
+        f"thread, in the benchmark process): {embed_cpu * 1000:.1f} ms of CPU per question. "
+        "CPU per answer is the server process's user + system time from `/proc` over the "
+        "burst (acks of every delivery included) divided by the answers.",
+    ]
+    if "today" in results:
+        before, after = results["today"], results["this branch"]
+        differ = [c for c, text in before["texts"].items() if after["texts"].get(c) != text]
+        lines.append(
+            f"This branch / today: answers/s {before['answered'] / after['answered']:.2f}x, "
+            f"CPU per answer {after['cpu'] / before['cpu']:.2f}x, ack p99 ratio "
+            f"{ack_ratio(before):.2f} -> {ack_ratio(after):.2f}. Answers that differ between "
+            f"the two servers: {len(differ)} of {len(before['texts'])}."
+        )
+        for channel in differ[:3]:
+            print(
+                f"{channel}:\n  today: {before['texts'][channel]!r}\n  new:   "
+                f"{after['texts'].get(channel)!r}",
+                file=sys.stderr,
+            )
+    for label, result in results.items():
+        lines += [
+            "",
+            f"## {label}",
+            "",
+            *table(result),
+            "",
+            f"{result['over_3s']} acks at or over 3 s; HTTP statuses {result['statuses']}; "
+            f"{result['posts']} answers to the first wave ({result['distinct']} distinct DMs, "
+            f"{result['with_blocks']} with Block Kit) and {result['late_posts']} to the second; "
+            f"first wave acked within {result['acked']:.2f} s, both waves answered within "
+            f"{result['answered']:.2f} s; server exit code {result['exit_code']} after SIGTERM.",
+        ]
+    return "\n".join(lines) + "\n", ok
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200)
+    parser.add_argument(
+        "--today-root",
+        type=Path,
+        default=None,
+        help="a checkout of the code to compare with (e.g. `git archive` of main), run first",
+    )
+    parser.add_argument(
+        "--profiles",
+        type=Path,
+        default=None,
+        help="a folder for py-spy samples of each server over the burst (GIL holders only)",
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for every server started (e.g. POLICYBOT_DATABASE_URL=...)",
+    )
     args = parser.parse_args()
-    table, ok = asyncio.run(run(args.events))
+    for setting in args.server_env:
+        key, _, value = setting.partition("=")
+        TODAY_ENV[key] = NEW_ENV[key] = value
+    text, ok = asyncio.run(run(args.events, args.today_root, args.profiles))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(table)
-    print(table)
+    RESULTS.write_text(text)
+    print(text)
     return 0 if ok else 1
 
 

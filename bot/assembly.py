@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bot.answering.pool import AnswerPool
 from bot.assistant import Assistant
 from bot.handoff.outbox import Notifiers
 from bot.handoff.records import utc_now
@@ -24,6 +25,7 @@ def build_assistant(
     store: Store | None = None,
     notifiers: Notifiers | None = None,
     clock: Callable[[], datetime] = utc_now,
+    pool: AnswerPool | None = None,
 ) -> Assistant:
     """The assistant for ``engine`` (an :class:`bot.answering.engine.Engine` or a test's
     stand-in with ``settings``, ``answerer`` and ``embedder``); the store is opened from
@@ -41,4 +43,5 @@ def build_assistant(
         handoff=handoff,
         max_chars=settings.ticket_field_max_chars,
         zone=settings.zone,
+        pool=pool,
     )

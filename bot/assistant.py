@@ -24,11 +24,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, tzinfo
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import replies
+from bot.answering.pool import AnswerPool, Busy
 from bot.errors import ConfigurationError, InvalidInput
 from bot.handoff.desk import SupportDesk
 from bot.handoff.incident import INCIDENT_FORM, ConversationKey, Draft
@@ -73,8 +75,12 @@ class Assistant:
         handoff: HandoffServices | None = None,
         max_chars: int = MAX_QUESTION_CHARS,
         zone: tzinfo = UTC,
+        pool: AnswerPool | None = None,
     ) -> None:
         self.answerer = answerer
+        # A server's answering threads and queue limit; without one, answers run on the
+        # event loop's default executor (the CLI, tests).
+        self.pool = pool
         self.services = handoff
         self.max_chars = max_chars
         self.zone = zone
@@ -324,9 +330,8 @@ class Assistant:
     # ---- routes ------------------------------------------------------------------------
 
     async def _answer(self, message: Message) -> Reply:
-        def answer_and_record() -> tuple[Answer, str | None]:
-            answer = self.answerer.answer(message.text[: self.max_chars])
-            record = AnswerRecord(
+        def record(answer: Answer) -> str | None:
+            entry = AnswerRecord(
                 platform=message.platform,
                 asker_key=asker_key(message),
                 question=message.text,
@@ -335,12 +340,28 @@ class Assistant:
                 citations=answer.citations,
             )
             try:
-                return answer, self.handoff.record_answer(record)
+                return self.handoff.record_answer(entry)
             except SQLAlchemyError:  # the answer matters more than its feedback link
                 log.exception("could not record an answer; feedback will need the question")
-                return answer, None
+                return None
 
-        answer, answer_id = await asyncio.to_thread(answer_and_record)
+        def answer_and_record() -> tuple[Answer, str | None]:
+            answer = self.answerer.answer(message.text[: self.max_chars])
+            return answer, record(answer)
+
+        if self.pool is None:
+            answer, answer_id = await asyncio.to_thread(answer_and_record)
+            return replies.answer_reply(answer, answer_id=answer_id)
+        try:
+            # The pool's threads only compute; the store write goes where the other store
+            # calls go, so answering never holds more database connections than before.
+            answer = await self.pool.run(
+                partial(self.answerer.answer, message.text[: self.max_chars])
+            )
+        except Busy:
+            log.warning("answer queue full: replied busy")
+            return Reply(text=replies.BUSY)
+        answer_id = await asyncio.to_thread(record, answer)
         return replies.answer_reply(answer, answer_id=answer_id)
 
     async def _escalate(

@@ -17,6 +17,10 @@ from bot.models import Action, Answer, Citation, Reply, Status
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 
+BUSY = (
+    "I'm answering a lot of questions right now and yours would wait too long. "
+    "Please try again in a minute."
+)
 NOTHING_TO_CANCEL = "There is nothing to cancel. Ask me anything about the GenAI policy."
 FEEDBACK_HINT = (
     'Write your feedback after "feedback:", for example '

@@ -87,6 +87,28 @@ class Settings(BaseSettings):
         default=365, ge=1, description="Resolved tickets (with their trail) are deleted after."
     )
 
+    torch_threads: int = Field(
+        default=1,
+        ge=0,
+        description="torch intra-op threads per server process (0: torch's default, one a core).",
+    )
+    answer_workers: int = Field(
+        default=8, ge=1, le=64, description="Threads working out answers in a server process."
+    )
+    answer_queue_limit: int = Field(
+        default=500,
+        ge=0,
+        description="Questions in flight per process before new ones get a busy reply (0: none).",
+    )
+    embed_batch_window_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=100,
+        description="How long a question waits for others to be embedded with it (serve only).",
+    )
+    embed_batch_size: int = Field(
+        default=8, ge=1, le=256, description="Most questions embedded in one model call."
+    )
     timezone: str = Field(
         default="Asia/Hong_Kong",
         description="The organisation's time zone (IANA name): times shown to people use it.",

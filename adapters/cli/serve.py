@@ -21,15 +21,18 @@ from adapters.teams.endpoint import LISTEN_HOST_KEY
 from adapters.teams.settings import TeamsSettings
 from adapters.web import setup as web_console
 from bot.answering.engine import build_engine
+from bot.answering.pool import AnswerPool
 from bot.assembly import build_assistant
 from bot.handoff.outbox import OutboxRelay
 from bot.privacy.retention import purge_daily
 from bot.settings import Settings
 from bot.store import Store, open_store
+from knowledge.batching import set_torch_threads
 from knowledge.embedding import Embedder
 
 log = logging.getLogger(__name__)
 DELIVERY_INTERVAL_SECONDS = 15.0
+ANSWER_POOL_KEY = "answer_pool"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -75,18 +78,46 @@ def build_context(settings: Settings, *, embedder: Embedder | None = None) -> Se
     configured embedding model). Each failure is a :class:`PolicyBotError` naming the fix.
     """
     store = open_store(settings)
+    set_torch_threads(settings.torch_threads)
     try:
         engine = build_engine(settings, embedder=embedder)
         report = engine.ensure_ingested()  # reads the pointer: checks the model and dimension
     except BaseException:
         store.close()
         raise
-    context = ServerContext(
-        settings=settings, engine=engine, assistant=build_assistant(engine, store=store)
+    engine.batch_questions(
+        window=settings.embed_batch_window_ms / 1000, max_batch=settings.embed_batch_size
     )
+    pool = AnswerPool(workers=settings.answer_workers, queue_limit=settings.answer_queue_limit)
+    context = ServerContext(
+        settings=settings, engine=engine, assistant=build_assistant(engine, store=store, pool=pool)
+    )
+    observe_pool(context, pool)
     if report is not None:
         context.metrics.observe_ingest(failed_files=len(report.failed))
     return context
+
+
+def observe_pool(context: ServerContext, pool: AnswerPool) -> None:
+    """Export the answer queue in /metrics and keep the pool for shutdown."""
+    context.extras[ANSWER_POOL_KEY] = pool
+
+    async def queue_length() -> dict[tuple[tuple[str, str], ...], float]:
+        return {(): float(pool.in_flight)}
+
+    async def refused() -> dict[tuple[tuple[str, str], ...], float]:
+        return {(): float(pool.refused)}
+
+    context.metrics.add_gauge(
+        "policybot_answer_queue_length",
+        "Questions waiting for or being answered in this process.",
+        queue_length,
+    )
+    context.metrics.add_gauge(
+        "policybot_answer_busy_replies",
+        "Questions refused with a busy reply since this process started (queue full).",
+        refused,
+    )
 
 
 def background(

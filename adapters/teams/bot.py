@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from http import HTTPStatus
 from typing import TypeVar
 
@@ -19,11 +20,12 @@ from botbuilder.schema import Activity, ChannelAccount
 
 from adapters.teams import payloads
 from adapters.teams.connector import send, serialize_reference
+from adapters.teams.later import LaterReplies
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
 from adapters.teams.tickets import TeamsTickets
 from bot.assistant import Assistant
-from bot.models import Message
+from bot.models import Message, Reply
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +82,16 @@ class PolicyTeamsBot(TeamsActivityHandler):
         self.typing_interval = typing_interval
         self.admin_commands: dict[str, AdminCommand] = {}
         self.tickets = TeamsTickets(assistant, support)
+        # Set by the endpoint: answers go out after the acknowledgement. None answers
+        # inside the request (an embedding without a connector to reply through later).
+        self.later: LaterReplies | None = None
+        # Threads for the work before the acknowledgement (set by the endpoint; None: the
+        # loop's default executor, shared with connector sends and answers' store calls).
+        self.ack_executor: Executor | None = None
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        await asyncio.to_thread(self.support.learn, turn_context.activity)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.ack_executor, self.support.learn, turn_context.activity)
         await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -92,8 +101,8 @@ class PolicyTeamsBot(TeamsActivityHandler):
             await self.on_card_submit(turn_context, submit)
             return
         # Up to a megabyte of text: parsed in a worker thread, never on the event loop.
-        text = await asyncio.to_thread(
-            payloads.question_text, activity.text, bot_mention_texts(activity)
+        text = await asyncio.get_running_loop().run_in_executor(
+            self.ack_executor, payloads.question_text, activity.text, bot_mention_texts(activity)
         )
         if not text:
             await send(turn_context, payloads.text_activity(HELP_TEXT))
@@ -110,14 +119,39 @@ class PolicyTeamsBot(TeamsActivityHandler):
             conversation_ref=serialize_reference(TurnContext.get_conversation_reference(activity)),
             display_name=activity.from_property.name,
         )
-        work = self.assistant.handle(message)
-        # Teams shows typing indicators in personal and group chats, not in channels.
-        if activity.conversation.conversation_type != "channel":
+        # Started now, with the assistant of this turn; the reply's turn waits for it.
+        work: Awaitable[Reply] = self.assistant.handle(message)
+        if self.later is not None:
+            work = asyncio.ensure_future(work)
+        typing = activity.conversation.conversation_type != "channel"
+        conversation_id = activity.conversation.id
+
+        async def reply_with_answer(context: TurnContext) -> None:
+            await self.answer(context, work, text, conversation_id, typing=typing)
+
+        if self.later is None:
+            await reply_with_answer(turn_context)
+        else:
+            # Acknowledged now; answered through the connector when the answer is ready.
+            self.later.start(turn_context, reply_with_answer)
+
+    async def answer(
+        self,
+        turn_context: TurnContext,
+        work: Awaitable[Reply],
+        question: str,
+        conversation_id: str,
+        *,
+        typing: bool,
+    ) -> None:
+        """Wait for the core's reply (with a typing indicator outside channels: Teams
+        shows none there) and send it."""
+        if typing:
             work = self.while_typing(turn_context, work)
         reply = await work
-        sent = await send(turn_context, payloads.answer_activity(reply, question=text))
+        sent = await send(turn_context, payloads.answer_activity(reply, question=question))
         if reply.answer_id and sent is not None and sent.id:
-            await self.tickets.link_answer(reply.answer_id, activity.conversation.id, sent.id)
+            await self.tickets.link_answer(reply.answer_id, conversation_id, sent.id)
 
     async def while_typing(self, turn_context: TurnContext, work: Awaitable[T]) -> T:
         """Await ``work`` while Teams shows the bot typing.

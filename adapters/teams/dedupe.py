@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -19,6 +20,8 @@ from botbuilder.core import InvokeResponse, Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
 PLATFORM = "teams"
+# Where the claim's "mark answered" waits for a reply sent after the acknowledgement.
+FINISH_KEY = "policybot.finish_delivery"
 DEDUPED_TYPES = (ActivityTypes.message, ActivityTypes.invoke)
 # processed_events.event_id is VARCHAR(255); longer keys are stored as their SHA-256.
 MAX_EVENT_ID = 255
@@ -47,16 +50,27 @@ class StoreDeliveryClaims(DeliveryClaims):
         self,
         claim_delivery: Callable[[str, str], bool],
         finish_delivery: Callable[[str, str], None] | None = None,
+        *,
+        executor: Executor | None = None,
     ) -> None:
         self._claim_delivery = claim_delivery
         self._finish_delivery = finish_delivery
+        # Threads of the acknowledgement path's own (None: the loop's default executor,
+        # where connector sends and store calls of answers in flight queue too).
+        self._executor = executor
 
     async def claim(self, platform: str, event_id: str) -> bool:
-        return await asyncio.to_thread(self._claim_delivery, platform, _stored_id(event_id))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, self._claim_delivery, platform, _stored_id(event_id)
+        )
 
     async def finish(self, platform: str, event_id: str) -> None:
         if self._finish_delivery is not None:
-            await asyncio.to_thread(self._finish_delivery, platform, _stored_id(event_id))
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(
+                self._executor, self._finish_delivery, platform, _stored_id(event_id)
+            )
 
 
 def _stored_id(event_id: str) -> str:
@@ -84,8 +98,16 @@ class DedupeMiddleware(Middleware):
             await logic()
             return
         if await self.claims.claim(PLATFORM, key):
+
+            async def finish() -> None:
+                await self.claims.finish(PLATFORM, key)
+
+            # A question answered after the acknowledgement takes this away and marks the
+            # delivery answered once its reply is sent (adapters.teams.later).
+            context.turn_state[FINISH_KEY] = finish
             await logic()  # if this raises or the process dies, a later retry may answer
-            await self.claims.finish(PLATFORM, key)
+            if context.turn_state.pop(FINISH_KEY, None) is not None:
+                await finish()
             return
         if context.activity.type == ActivityTypes.invoke:
             await context.send_activity(

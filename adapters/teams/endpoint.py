@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
@@ -30,6 +32,7 @@ from adapters.teams.dedupe import (
     DeliveryClaims,
     StoreDeliveryClaims,
 )
+from adapters.teams.later import LaterReplies
 from adapters.teams.notifier import TeamsNotifier, TicketCards
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
@@ -40,6 +43,9 @@ from bot.store.values import SharedValues
 log = logging.getLogger(__name__)
 
 ROUTE = "/api/messages"
+# Answers acknowledged but not yet sent get this long at shutdown (a deploy's grace period).
+DRAIN_SECONDS = 20.0
+ACK_THREADS = 4
 RUNTIME_KEY = "teams"
 # The address ``policybot serve`` listens on (``--host``), kept in ``ServerContext.extras``.
 LISTEN_HOST_KEY = "listen_host"
@@ -100,10 +106,20 @@ def setup(
     adapter.on_turn_error = on_turn_error
     assistant = context.assistant
     ledger = DeliveryLedger(assistant.store)
-    claims = claims or StoreDeliveryClaims(partial(ledger.claim, lease=TEAMS_LEASE), ledger.finish)
+    # The acknowledgement's own threads (body parsing, the delivery claim, the support
+    # channel check): on the default executor they queue behind the connector sends of
+    # answers in flight, and a burst then holds HTTP responses for seconds.
+    ack_executor = ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="teams-ack")
+    claims = claims or StoreDeliveryClaims(
+        partial(ledger.claim, lease=TEAMS_LEASE),
+        ledger.finish,
+        executor=ack_executor,
+    )
     adapter.use(DedupeMiddleware(claims))
     support = SupportChannel(settings, SharedValues(assistant.store.engine))
     bot = PolicyTeamsBot(assistant, settings, support)
+    bot.later = LaterReplies(adapter, settings.app_id)
+    bot.ack_executor = ack_executor
     runtime = TeamsRuntime(
         settings=settings,
         adapter=adapter,
@@ -123,9 +139,30 @@ def setup(
             "send 'admin support-channel' in it"
         )
     context.extras[RUNTIME_KEY] = runtime
+    app.cleanup_ctx.append(drain_answers(bot.later, ack_executor))
     app.router.add_post(
-        ROUTE, handler(adapter, bot, settings, listen_host=context.extras.get(LISTEN_HOST_KEY))
+        ROUTE,
+        handler(
+            adapter,
+            bot,
+            settings,
+            listen_host=context.extras.get(LISTEN_HOST_KEY),
+            executor=ack_executor,
+        ),
     )
+
+
+def drain_answers(
+    later: LaterReplies, ack_executor: ThreadPoolExecutor
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Answers acknowledged but not yet sent get ``DRAIN_SECONDS`` at shutdown."""
+
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await later.drain(DRAIN_SECONDS)
+        ack_executor.shutdown(wait=False)
+
+    return run
 
 
 def parse_activity(body: bytes) -> Activity:
@@ -163,7 +200,12 @@ def emulator_allowed(
 
 
 def handler(
-    adapter: TeamsCloudAdapter, bot: Bot, settings: TeamsSettings, *, listen_host: str | None
+    adapter: TeamsCloudAdapter,
+    bot: Bot,
+    settings: TeamsSettings,
+    *,
+    listen_host: str | None,
+    executor: Executor | None = None,
 ):
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
@@ -174,7 +216,8 @@ def handler(
         if not settings.auth_enabled and not emulator_allowed(request, settings, listen_host):
             log.error(EMULATOR_REFUSED)
             raise web.HTTPUnauthorized(text="authentication is not configured on this server")
-        activity = await asyncio.to_thread(parse_activity, await request.read())
+        body = await request.read()
+        activity = await asyncio.get_running_loop().run_in_executor(executor, parse_activity, body)
         if not settings.auth_enabled and not is_loopback_url(activity.service_url):
             log.warning("teams: Emulator mode answers a loopback serviceUrl only; refused")
             raise web.HTTPForbidden(text="without authentication, serviceUrl must be loopback")

@@ -13,6 +13,7 @@ from bot.errors import ConfigurationError
 from bot.settings import Settings
 from bot.store.activity import ActivityLog
 from bot.store.ingest_lock import ingest_lock_for
+from knowledge.batching import BatchingEmbedder
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from knowledge.index import KnowledgeIndex, make_client
 from knowledge.ingest import IngestReport, Progress, ingest
@@ -87,6 +88,16 @@ class Engine:
                 activity.finish_ingest(run, report=report.as_json())
         self.index.refresh()
         return report
+
+    def batch_questions(self, *, window: float, max_batch: int) -> BatchingEmbedder:
+        """Embed questions searched concurrently in batches (a server's answering threads);
+        ingest and calibration keep calling the model directly."""
+        current = self.index.embedder
+        if isinstance(current, BatchingEmbedder):
+            return current
+        batching = BatchingEmbedder(current, window=window, max_batch=max_batch)
+        self.index.embedder = batching
+        return batching
 
     def ensure_ingested(self) -> IngestReport | None:
         """Ingest the configured sources if the index is empty (first start)."""

@@ -74,7 +74,15 @@ class TeamsHarness:
     ) -> tuple[int, bytes]:
         data = {**data, "serviceUrl": self.connector.url}
         response = await self.client.post("/api/messages", json=data, headers=headers)
-        return response.status, await response.read()
+        result = response.status, await response.read()
+        # Questions are answered after the acknowledgement: wait for those replies too.
+        await self.answers_sent()
+        return result
+
+    async def answers_sent(self) -> None:
+        later = self.runtime.bot.later
+        if later is not None:
+            await later.drain()
 
 
 @pytest.fixture

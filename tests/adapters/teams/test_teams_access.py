@@ -13,7 +13,7 @@ from botbuilder.schema import Activity
 
 from adapters import teams
 from adapters.cli.serve import enabled_adapters
-from adapters.server import ServerContext, create_app
+from adapters.server import CONTEXT_KEY, ServerContext, create_app
 from adapters.teams.endpoint import LISTEN_HOST_KEY
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
@@ -82,6 +82,7 @@ async def test_explicitly_allowed_emulator_mode_warns_at_start_and_answers(
     )
 
     assert response.status == 201
+    await client.app[CONTEXT_KEY].extras["teams"].bot.later.drain()  # answered after the ack
     assert connector.sent()
 
 
