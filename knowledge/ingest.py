@@ -18,8 +18,9 @@ from typing import Any
 
 from bot.errors import ConfigurationError, DocumentError
 from knowledge.calibration import Calibration, calibration_digest, probe_sets
+from knowledge.changes import SectionChange, section_changes, stored_sections
 from knowledge.chunking import chunk_document
-from knowledge.documents import SECTION_SEPARATOR, Chunk
+from knowledge.documents import SECTION_SEPARATOR, Chunk, Document
 from knowledge.embedding import Embedder
 from knowledge.index import (
     CALIBRATION_KEY,
@@ -44,6 +45,15 @@ class FileFailure:
     error: str
 
 
+@dataclass(frozen=True)
+class LoadedFile:
+    """A file this ingest read: its folder, its path below it, and what was understood."""
+
+    root: Path
+    path: str
+    document: Document
+
+
 @dataclass
 class IngestReport:
     """What an ingest did; ``as_json`` is the exact shape of ``ingest.py --json``."""
@@ -58,6 +68,9 @@ class IngestReport:
     embedded: int = 0
     collection: str | None = None
     calibrated: bool = False
+    loaded: list[LoadedFile] = field(default_factory=list)
+    # Sections added, changed or removed since the previous index; empty on a first build.
+    changes: list[SectionChange] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -74,6 +87,7 @@ class IngestReport:
             },
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
             "seconds": round(self.seconds, 3),
+            "changes": [change.as_json() for change in self.changes],
         }
 
 
@@ -85,7 +99,10 @@ def load_chunks(
     sources: Sequence[Path], report: IngestReport, progress: Progress
 ) -> tuple[list[tuple[Chunk, str]], set[str]]:
     """(chunk, file path) of every readable file; failures go into the report and the
-    relative paths of the failed files are returned, so their old chunks can be kept."""
+    relative paths of the failed files are returned, so their old chunks can be kept.
+
+    A path found under two folders is read from the first only (an uploaded document stands
+    in for the folder file of the same name)."""
     for root in sources:
         if not root.is_dir():
             raise ConfigurationError(
@@ -94,8 +111,13 @@ def load_chunks(
     files = [(root, path) for root in sources for path in iter_source_files(root)]
     chunks: list[tuple[Chunk, str]] = []
     failed_paths: set[str] = set()
+    seen: set[str] = set()
     for done, (root, path) in enumerate(files, start=1):
         relative = path.relative_to(root).as_posix()
+        if relative in seen:
+            progress("load", done, len(files))
+            continue
+        seen.add(relative)
         try:
             document = load_document(path, root)
         except DocumentError as exc:
@@ -103,6 +125,7 @@ def load_chunks(
             failed_paths.add(relative)
         else:
             report.documents += 1
+            report.loaded.append(LoadedFile(root=root, path=relative, document=document))
             chunks.extend((chunk, relative) for chunk in chunk_document(document))
         progress("load", done, len(files))
     return chunks, failed_paths
@@ -156,6 +179,9 @@ def ingest(
         report.seconds = time.perf_counter() - started
         return report
 
+    if old is not None:
+        report.changes = _changes(old, chunks, failed_paths)
+
     name = f"{COLLECTION_PREFIX}{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
     collection = client.create_collection(
         name,
@@ -190,6 +216,13 @@ def ingest(
     report.collection = name
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _changes(
+    old: Any, chunks: Sequence[tuple[Chunk, str]], failed_paths: set[str]
+) -> list[SectionChange]:
+    records = old.get(where={"granularity": SECTION}, include=["documents", "metadatas"])
+    return section_changes(stored_sections(records), chunks, kept_paths=failed_paths)
 
 
 def _unique(chunks: Iterable[tuple[Chunk, str]]) -> list[tuple[Chunk, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +12,12 @@ from bot.answering.answer import Answerer
 from bot.answering.compose import ChatModelComposer, Composer, chat_model_from_settings
 from bot.errors import ConfigurationError
 from bot.settings import Settings
-from bot.store.ingest_lock import ingest_lock_for
+from bot.store import open_store
+from bot.store.documents import FOLDER, UPLOAD, DocumentStore, LoadedSource
+from bot.store.ingest_lock import IngestLock
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from knowledge.index import KnowledgeIndex, make_client
-from knowledge.ingest import IngestReport, Progress, ingest
+from knowledge.ingest import FileFailure, IngestReport, LoadedFile, Progress, ingest
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +47,38 @@ class Engine:
     def ingest(
         self, sources: list[Path] | None = None, *, progress: Progress | None = None
     ) -> IngestReport:
-        """Ingest ``sources`` (default: the configured ones) while holding the deployment's
-        one ingest lock.
+        """Ingest ``sources`` (default: the configured ones) and the published documents of
+        the database's document store, while holding the deployment's one ingest lock, and
+        record in the store the versions and section changes this ingest brought.
 
         Raises:
             IngestRunning: another process is ingesting (the message says since when).
         """
         kwargs = {"progress": progress} if progress else {}
-        with ingest_lock_for(self.settings) as lock, lock.hold():
-            report = ingest(
-                self.index.client,
-                self.embedder,
-                sources or self.settings.sources,
-                weights=self.index.weights,
-                **kwargs,
-            )
+        store = open_store(self.settings)
+        try:
+            with IngestLock(store.engine).hold():
+                documents = DocumentStore(store)
+                with tempfile.TemporaryDirectory(prefix="policybot-uploads-") as folder:
+                    uploads = Path(folder)
+                    documents.write_published(uploads)
+                    report = ingest(
+                        self.index.client,
+                        self.embedder,
+                        [uploads, *(sources or self.settings.sources)],
+                        weights=self.index.weights,
+                        **kwargs,
+                    )
+                    report.failed = [_shown_failure(f, uploads) for f in report.failed]
+                    report.changes = documents.record_ingest(
+                        [_loaded_source(loaded, uploads) for loaded in report.loaded],
+                        report.changes,
+                        failed=_failed_names(
+                            report, [uploads, *(sources or self.settings.sources)]
+                        ),
+                    )
+        finally:
+            store.close()
         self.index.refresh()
         return report
 
@@ -68,6 +88,42 @@ class Engine:
             return None
         log.info("index is empty: ingesting %s", ", ".join(map(str, self.settings.sources)))
         return self.ingest()
+
+
+def _loaded_source(loaded: LoadedFile, uploads: Path) -> LoadedSource:
+    document = loaded.document
+    return LoadedSource(
+        name=loaded.path,
+        data=(loaded.root / loaded.path).read_bytes(),
+        title=document.title,
+        declared=document.version,
+        effective=document.effective,
+        origin=UPLOAD if loaded.root == uploads else FOLDER,
+    )
+
+
+def _shown_failure(failure: FileFailure, uploads: Path) -> FileFailure:
+    """An uploaded file's failure names the upload, not the temporary folder it was read from."""
+    path = Path(failure.path)
+    if path.is_relative_to(uploads):
+        return FileFailure(
+            path=f"{path.relative_to(uploads).as_posix()} (uploaded)", error=failure.error
+        )
+    return failure
+
+
+def _failed_names(report: IngestReport, roots: list[Path]) -> set[str]:
+    """Store names of the files that failed to load (their old sections stay indexed)."""
+    names = set()
+    for failure in report.failed:
+        if failure.path.endswith(" (uploaded)"):
+            names.add(failure.path.removesuffix(" (uploaded)"))
+            continue
+        path = Path(failure.path)
+        for root in roots:
+            if path.is_relative_to(root):
+                names.add(path.relative_to(root).as_posix())
+    return names
 
 
 def build_composer(settings: Settings) -> Composer | None:
