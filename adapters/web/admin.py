@@ -8,26 +8,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date
-from pathlib import Path
 
 from aiohttp import web
 
 from adapters.web.chart import DayPoint, daily_chart_svg
 from adapters.web.console import Console, console_of, current_user
 from adapters.web.documents import list_documents
-from adapters.web.ingestion import IngestBusy, StagedUpload, UploadError, upload_target
+from adapters.web.ingestion import IngestBusy, UploadError, check_upload, upload_name
 from adapters.web.render import render
 from adapters.web.security import multipart_of, wants_fragment
 from adapters.web.throttle import throttle_of
 from bot.handoff.tickets import Gap
+from bot.store.documents import DocumentStore
 from knowledge.index import IndexUnavailable, read_pointer
 
 log = logging.getLogger(__name__)
 CHART_DAYS = 30
-
-
-def upload_folder(console: Console) -> Path:
-    return console.settings.upload_dir or console.context.settings.sources[0]
 
 
 def _pointer(client: object) -> dict:
@@ -43,7 +39,9 @@ async def admin_page(
 ) -> web.Response:
     console = console_of(request)
     engine = console.context.engine
-    documents = await asyncio.to_thread(list_documents, engine.settings.sources, engine.index)
+    documents = await asyncio.to_thread(
+        list_documents, engine.settings.sources, engine.index, DocumentStore(console.services.store)
+    )
     runs = await asyncio.to_thread(console.activity.ingest_runs, limit=5)
     days = await chart_points(console)
     gaps = await _knowledge_gaps(console)
@@ -58,7 +56,6 @@ async def admin_page(
         runs=runs,
         job=console.jobs.current,
         index_built=(await asyncio.to_thread(_pointer, engine.index.client)).get("built"),
-        upload_folder=upload_folder(console),
         error=error,
         totals={
             "questions": sum(d.questions for d in days),
@@ -121,25 +118,31 @@ async def upload(request: web.Request) -> web.Response:
             error="An ingest is running; upload again when it has finished.",
             status=409,
         )
-    staged: StagedUpload | None = None
+    name, data = None, bytearray()
     try:
         reader = await multipart_of(request)
         async for part in reader:
             if getattr(part, "name", None) != "file" or not getattr(part, "filename", None):
                 continue
-            staged = StagedUpload(upload_target(upload_folder(console), part.filename))
+            name = upload_name(part.filename)
             while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
-                staged.write(chunk, limit=limit)
+                data.extend(chunk)
+                if len(data) > limit:
+                    raise UploadError(f"the file is larger than {limit // (1024 * 1024)} MB")
             break
-        if staged is None:
+        if name is None:
             raise UploadError("choose a policy file to upload")
-        await asyncio.to_thread(staged.check)
-        job = await console.jobs.start(trigger="upload", actor=user.name, before=staged.commit)
+        await asyncio.to_thread(check_upload, name, bytes(data))
+        documents = DocumentStore(console.services.store)
+        stored_name, content = name, bytes(data)
+
+        def store_upload() -> None:
+            documents.add_upload(stored_name, content, uploaded_by=user.name)
+
+        job = await console.jobs.start(trigger="upload", actor=user.name, before=store_upload)
     except (UploadError, IngestBusy) as exc:
-        if staged is not None:
-            staged.discard()
         return await admin_page(request, error=str(exc), status=400)
-    log.info("policy file uploaded", extra={"bytes": staged.size, "run": job.id})
+    log.info("policy file uploaded", extra={"bytes": len(data), "run": job.id})
     return _to_job(request, job.id)
 
 
