@@ -241,9 +241,10 @@ class DocumentStore:
     ) -> list[SectionChange]:
         """Recorded section changes, oldest first.
 
-        ``since`` is a date (``YYYY-MM-DD``: changes recorded or taking effect on or after
-        it) or a version label (changes recorded after the ingest that brought that
-        version). ``document`` matches a document's name or title (case-insensitive part).
+        ``since`` is a date (``YYYY-MM-DD``: changes taking effect on or after it; a change
+        takes effect on its version's ``effective`` date, else the day it was ingested) or a
+        version label (changes recorded after the ingest that brought that version).
+        ``document`` matches a document's name or title (case-insensitive part).
         """
         table = SectionChangeRow
         query = sa.select(table).order_by(table.id)
@@ -257,12 +258,8 @@ class DocumentStore:
             )
         with self.store.transaction() as session:
             if since:
-                if _DATE.fullmatch(since) or _DATE.match(since):
-                    day = date.fromisoformat(since[:10])
-                    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-                    query = query.where(
-                        sa.or_(table.recorded_at >= start, table.effective >= since[:10])
-                    )
+                if _DATE.match(since):
+                    query = query.where(table.effective >= since[:10])
                 else:
                     after = self._ingested_at(session, since, document)
                     query = query.where(table.recorded_at > after)
