@@ -118,6 +118,9 @@ def section_changes(
     after: dict[tuple[str, str], list[Chunk]] = {}
     for chunk, path in new:
         after.setdefault((path, chunk.section), []).append(chunk)
+    # A document's version on either side, for sections added to or removed from it.
+    old_versions = {path: parts[0].version for (path, _), parts in before.items()}
+    new_versions = {path: chunks[0].version for (path, _), chunks in after.items()}
 
     def old_text(parts: list[StoredSection]) -> str:
         parts = sorted(parts, key=lambda p: (order.get(p.chunk_id, len(order)), p.chunk_id))
@@ -129,7 +132,11 @@ def section_changes(
         parts = before.get((path, section))
         title, version = chunks[0].document, chunks[0].version
         if parts is None:
-            changes.append(SectionChange(path, title, section, ADDED, None, text, None, version))
+            changes.append(
+                SectionChange(
+                    path, title, section, ADDED, None, text, old_versions.get(path), version
+                )
+            )
         elif old_text(parts) != text:
             changes.append(
                 SectionChange(
@@ -141,7 +148,14 @@ def section_changes(
             first = parts[0]
             changes.append(
                 SectionChange(
-                    path, first.document, section, REMOVED, old_text(parts), None, first.version
+                    path,
+                    first.document,
+                    section,
+                    REMOVED,
+                    old_text(parts),
+                    None,
+                    first.version,
+                    new_versions.get(path),
                 )
             )
     return changes

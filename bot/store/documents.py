@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from bot.errors import PolicyBotError
 from bot.store import Store
 from bot.store.schema import DocumentVersionRow, PolicyDocumentRow, SectionChangeRow
-from knowledge.changes import REMOVED, SectionChange
+from knowledge.changes import SectionChange
 
 FOLDER, UPLOAD = "folder", "upload"
 DRAFT, PUBLISHED, DISABLED, REMOVED_STATE = "draft", "published", "disabled", "removed"
@@ -365,9 +365,7 @@ class DocumentStore:
                 old_label, new_label, effective = labels.get(change.path, (None, None, None))
                 filled = change.labelled(
                     old_version=old_label or change.old_version,
-                    new_version=None
-                    if change.change == REMOVED
-                    else (new_label or change.new_version),
+                    new_version=new_label or change.new_version,
                     effective=effective or today_text,
                     recorded_at=now.isoformat(timespec="seconds"),
                 )

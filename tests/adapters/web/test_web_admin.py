@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from adapters.web.accounts import Role
+from bot.store.documents import DocumentStore
 
 OTTER_SECTION = (
     "\n### 2.4 Otter.ai for meeting transcripts\n\n"
@@ -64,6 +65,7 @@ async def test_uploading_an_edited_policy_changes_the_next_answer(admin):
     before = await ask(admin, QUESTION)
     assert "2.4 Otter.ai" not in before
 
+    folder_copy = (admin.sources / "example-genai-policy.md").read_bytes()
     token = await admin.csrf()
     response = await admin.client.post(
         "/console/admin/upload",
@@ -80,6 +82,17 @@ async def test_uploading_an_edited_policy_changes_the_next_answer(admin):
     # guidance documents are untouched.
     assert chunks["added"] == 1 and chunks["removed"] == 0
     assert chunks["updated"] > 40 and chunks["unchanged"] > 40
+    # Recorded as one added section, the versions on either side named.
+    [change] = job["report"]["changes"]
+    assert change["change"] == "added" and change["section"].endswith(
+        "2.4 Otter.ai for meeting transcripts"
+    )
+    assert (change["old_version"], change["new_version"]) == ("2.1", "2.2")
+    # Kept in the shared database, not written into a source folder.
+    assert (admin.sources / "example-genai-policy.md").read_bytes() == folder_copy
+    [version] = DocumentStore(admin.console.services.store).versions("example-genai-policy.md")
+    assert version.uploaded_by == "ada" and version.ingested_at is not None
+    assert version.declared == "2.2"
 
     after = await ask(admin, QUESTION)
     assert "2.4 Otter.ai for meeting transcripts" in after
@@ -122,6 +135,7 @@ async def test_a_bad_upload_is_refused_and_nothing_is_written(admin, name, data,
     assert response.status == 400
     assert message in await response.text()
     assert sorted(p.name for p in admin.sources.rglob("*")) == before
+    assert DocumentStore(admin.console.services.store).documents() == []
 
 
 async def test_the_chart_is_svg_and_counts_questions(admin):
