@@ -54,6 +54,15 @@ class LoadedFile:
     document: Document
 
 
+# Given a file as read, the document to index in its place (an earlier version still in
+# force, when the file's effective date is still to come), or None to leave it out for now.
+Choose = Callable[[LoadedFile], Document | None]
+
+
+def _as_read(loaded: LoadedFile) -> Document:
+    return loaded.document
+
+
 @dataclass
 class IngestReport:
     """What an ingest did; ``as_json`` is the exact shape of ``ingest.py --json``."""
@@ -96,7 +105,7 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 
 def load_chunks(
-    sources: Sequence[Path], report: IngestReport, progress: Progress
+    sources: Sequence[Path], report: IngestReport, progress: Progress, choose: Choose = _as_read
 ) -> tuple[list[tuple[Chunk, str]], set[str]]:
     """(chunk, file path) of every readable file; failures go into the report and the
     relative paths of the failed files are returned, so their old chunks can be kept.
@@ -125,8 +134,11 @@ def load_chunks(
             failed_paths.add(relative)
         else:
             report.documents += 1
-            report.loaded.append(LoadedFile(root=root, path=relative, document=document))
-            chunks.extend((chunk, relative) for chunk in chunk_document(document))
+            loaded = LoadedFile(root=root, path=relative, document=document)
+            report.loaded.append(loaded)
+            indexed = choose(loaded)
+            if indexed is not None:
+                chunks.extend((chunk, relative) for chunk in chunk_document(indexed))
         progress("load", done, len(files))
     return chunks, failed_paths
 
@@ -138,8 +150,12 @@ def ingest(
     *,
     progress: Progress = _no_progress,
     weights: FusionWeights | None = None,
+    choose: Choose = _as_read,
 ) -> IngestReport:
     """Bring the index in line with ``sources``; see the module docstring for the guarantees.
+
+    ``choose`` picks what is indexed for each file read (by default the file itself); the
+    engine uses it to keep a version in force until a new version's effective date.
 
     A new collection is calibrated (``knowledge.calibration``) before the pointer moves to
     it; an unchanged one is recalibrated only when its stored rule is missing or stale.
@@ -147,7 +163,7 @@ def ingest(
     weights = weights or FusionWeights()
     started = time.perf_counter()
     report = IngestReport()
-    loaded, failed_paths = load_chunks(sources, report, progress)
+    loaded, failed_paths = load_chunks(sources, report, progress, choose)
     chunks = _unique(loaded)
 
     pointer = read_pointer(client)

@@ -6,18 +6,30 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from bot.answering.answer import Answerer
 from bot.answering.compose import ChatModelComposer, Composer, chat_model_from_settings
-from bot.errors import ConfigurationError
+from bot.errors import ConfigurationError, DocumentError
 from bot.settings import Settings
 from bot.store import open_store
-from bot.store.documents import FOLDER, UPLOAD, DocumentStore, LoadedSource
-from bot.store.ingest_lock import IngestLock
+from bot.store.documents import (
+    FOLDER,
+    UPLOAD,
+    DocumentStore,
+    LoadedSource,
+    content_hash,
+    effective_date,
+)
+from bot.store.ingest_lock import IngestLock, IngestRunning
+from knowledge.changes import SectionChange, StoredSection, section_changes
+from knowledge.chunking import chunk_document
+from knowledge.documents import Document
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from knowledge.index import KnowledgeIndex, make_client
 from knowledge.ingest import FileFailure, IngestReport, LoadedFile, Progress, ingest
+from knowledge.loaders import load_document
 
 log = logging.getLogger(__name__)
 
@@ -55,32 +67,55 @@ class Engine:
             IngestRunning: another process is ingesting (the message says since when).
         """
         kwargs = {"progress": progress} if progress else {}
+        roots_given = list(sources or self.settings.sources)
         store = open_store(self.settings)
         try:
             with IngestLock(store.engine).hold():
                 documents = DocumentStore(store)
+                versions = _InForce(documents, self.today())
                 with tempfile.TemporaryDirectory(prefix="policybot-uploads-") as folder:
                     uploads = Path(folder)
                     documents.write_published(uploads)
                     report = ingest(
                         self.index.client,
                         self.embedder,
-                        [uploads, *(sources or self.settings.sources)],
+                        [uploads, *roots_given],
                         weights=self.index.weights,
+                        choose=versions.choose,
                         **kwargs,
                     )
                     report.failed = [_shown_failure(f, uploads) for f in report.failed]
                     report.changes = documents.record_ingest(
                         [_loaded_source(loaded, uploads) for loaded in report.loaded],
-                        report.changes,
-                        failed=_failed_names(
-                            report, [uploads, *(sources or self.settings.sources)]
-                        ),
+                        [*report.changes, *versions.upcoming_changes()],
+                        failed=_failed_names(report, [uploads, *roots_given]),
+                        upcoming=versions.upcoming,
                     )
         finally:
             store.close()
         self.index.refresh()
         return report
+
+    def today(self) -> str:
+        """Today in the organisation's time zone, as effective dates are written."""
+        return datetime.now(self.settings.zone).date().isoformat()
+
+    def switch_due(self) -> IngestReport | None:
+        """Ingest if a stored version's effective date has come, so that it takes over
+        without an admin re-ingesting. Any process may call this; the ingest lock lets one
+        through and the others find nothing due afterwards."""
+        store = open_store(self.settings)
+        try:
+            due = DocumentStore(store).due(self.today())
+        finally:
+            store.close()
+        if not due:
+            return None
+        log.info("effective date reached for %s: ingesting", ", ".join(due))
+        try:
+            return self.ingest()
+        except IngestRunning:
+            return None
 
     def ensure_ingested(self) -> IngestReport | None:
         """Ingest the configured sources if the index is empty (first start)."""
@@ -88,6 +123,56 @@ class Engine:
             return None
         log.info("index is empty: ingesting %s", ", ".join(map(str, self.settings.sources)))
         return self.ingest()
+
+
+class _InForce:
+    """Chooses, for each file an ingest reads, the version in force today: the file itself,
+    or (when its ``effective`` date is still to come) the newest stored version in force,
+    which stays in the index until that date; nothing if no version is in force yet."""
+
+    def __init__(self, documents: DocumentStore, today: str) -> None:
+        self.documents = documents
+        self.today = today
+        self.upcoming: dict[str, str] = {}
+        self._pairs: dict[str, tuple[Document | None, Document]] = {}
+
+    def choose(self, loaded: LoadedFile) -> Document | None:
+        effective = effective_date(loaded.document.effective)
+        if effective is None or effective <= self.today:
+            return loaded.document
+        data = (loaded.root / loaded.path).read_bytes()
+        current_bytes = self.documents.in_force(
+            loaded.path, self.today, other_than=content_hash(data)
+        )
+        current = _parse(loaded.path, current_bytes) if current_bytes is not None else None
+        self.upcoming[loaded.path] = effective
+        self._pairs[loaded.path] = (current, loaded.document)
+        return current
+
+    def upcoming_changes(self) -> list[SectionChange]:
+        """The sections each upcoming version adds, changes or removes against the version
+        in force (recorded only when that upcoming version is new to the store)."""
+        changes = []
+        for name, (current, upcoming) in self._pairs.items():
+            before = [
+                StoredSection(c.id, name, c.document, c.section, c.version, c.text)
+                for c in (chunk_document(current) if current is not None else [])
+            ]
+            after = [(chunk, name) for chunk in chunk_document(upcoming)]
+            changes.extend(section_changes(before, after))
+        return changes
+
+
+def _parse(name: str, data: bytes) -> Document | None:
+    with tempfile.TemporaryDirectory(prefix="policybot-version-") as folder:
+        path = Path(folder) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        try:
+            return load_document(path, Path(folder))
+        except DocumentError:
+            log.warning("the stored version in force of %s cannot be read", name)
+            return None
 
 
 def _loaded_source(loaded: LoadedFile, uploads: Path) -> LoadedSource:

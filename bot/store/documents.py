@@ -200,6 +200,41 @@ class DocumentStore:
                 raise UnknownDocument(f"{name!r} has no version {number}")
             return bytes(row.content)
 
+    # -- effective dates -------------------------------------------------------------------
+
+    def in_force(self, name: str, today: str, *, other_than: str) -> bytes | None:
+        """The bytes of the newest ingested version of ``name`` in force on ``today`` whose
+        hash is not ``other_than`` (the upcoming version's), or None if none is."""
+        with self.store.transaction() as session:
+            document = session.scalar(
+                sa.select(PolicyDocumentRow).where(PolicyDocumentRow.name == name)
+            )
+            if document is None:
+                return None
+            row = session.scalar(
+                sa.select(DocumentVersionRow)
+                .where(
+                    DocumentVersionRow.document_id == document.id,
+                    DocumentVersionRow.ingested_at.is_not(None),
+                    DocumentVersionRow.effective <= today,
+                    DocumentVersionRow.content_hash != other_than,
+                )
+                .order_by(DocumentVersionRow.number.desc())
+                .limit(1)
+            )
+            return bytes(row.content) if row is not None else None
+
+    def due(self, today: str) -> list[str]:
+        """Documents with a stored version whose effective date has come (the next ingest
+        switches the index to it)."""
+        with self.store.engine.connect() as connection:
+            table = PolicyDocumentRow.__table__
+            return list(
+                connection.execute(
+                    sa.select(table.c["name"]).where(table.c["upcoming"] <= today)
+                ).scalars()
+            )
+
     # -- reading ---------------------------------------------------------------------------
 
     def documents(self) -> list[StoredDocument]:
@@ -316,14 +351,22 @@ class DocumentStore:
         changes: Sequence[SectionChange],
         *,
         failed: Iterable[str] = (),
+        upcoming: dict[str, str] | None = None,
         today: date | None = None,
     ) -> list[SectionChange]:
         """Record what an ingest read and changed; returns ``changes`` with their versions
-        and effective dates filled in. Writes nothing when nothing differs from the store."""
+        and effective dates filled in. Writes nothing when nothing differs from the store.
+
+        Only a new version brings changes: those of a version recorded before (announced
+        ahead of its effective date, now taking over) are not recorded twice. ``upcoming``
+        maps documents whose newest version is not yet in force to its effective date.
+        """
         now = datetime.now(UTC)
         today_text = (today or now.date()).isoformat()
         failed = set(failed)
         labels: dict[str, tuple[str | None, str | None, str | None]] = {}
+        upcoming = upcoming or {}
+        unchanged: set[str] = set()
         with self.store.transaction() as session:
             by_name = {row.name: row for row in session.scalars(sa.select(PolicyDocumentRow)).all()}
             for source in loaded:
@@ -346,6 +389,10 @@ class DocumentStore:
                         document.title = source.title
                     if not document.indexed:
                         document.indexed = True
+                    elif self._unchanged(session, document, source):
+                        unchanged.add(source.name)
+                if document.upcoming != upcoming.get(source.name):
+                    document.upcoming = upcoming.get(source.name)
                 labels[source.name] = self._record_version(
                     session, document, source, now, today_text
                 )
@@ -362,6 +409,8 @@ class DocumentStore:
             recorded = []
             ingest_id = uuid.uuid4().hex
             for change in changes:
+                if change.path in unchanged:
+                    continue
                 old_label, new_label, effective = labels.get(change.path, (None, None, None))
                 filled = change.labelled(
                     old_version=old_label or change.old_version,
@@ -431,6 +480,20 @@ class DocumentStore:
         document.updated_at = now
         session.flush()
         return before, row.declared or str(row.number), row.effective
+
+    @staticmethod
+    def _unchanged(session: Any, document: PolicyDocumentRow, source: LoadedSource) -> bool:
+        """Is ``source`` the newest version this store already ingested?"""
+        latest = session.scalar(
+            sa.select(DocumentVersionRow.content_hash)
+            .where(
+                DocumentVersionRow.document_id == document.id,
+                DocumentVersionRow.ingested_at.is_not(None),
+            )
+            .order_by(DocumentVersionRow.number.desc())
+            .limit(1)
+        )
+        return latest == content_hash(source.data)
 
     @staticmethod
     def _latest(session: Any, document_id: int) -> DocumentVersionRow | None:

@@ -333,6 +333,9 @@ class PolicyDocumentRow(Base):
     origin: Mapped[str] = mapped_column(sa.String(16))
     state: Mapped[str] = mapped_column(sa.String(16))
     indexed: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # The effective date of a stored version not yet in force (the index holds the one in
+    # force); the first ingest on or after it switches to the new version.
+    upcoming: Mapped[str | None] = mapped_column(sa.String(10))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

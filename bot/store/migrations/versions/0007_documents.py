@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("origin", sa.String(16), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("indexed", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("upcoming", sa.String(10), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("name", name="uq_documents_name"),
