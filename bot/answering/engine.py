@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.answering.answer import Answerer
@@ -55,6 +56,8 @@ class Engine:
     embedder: Embedder
     index: KnowledgeIndex
     answerer: Answerer
+    # What "now" is for effective dates (tests move it; everything else uses the real one).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def ingest(
         self, sources: list[Path] | None = None, *, progress: Progress | None = None
@@ -98,7 +101,7 @@ class Engine:
 
     def today(self) -> str:
         """Today in the organisation's time zone, as effective dates are written."""
-        return datetime.now(self.settings.zone).date().isoformat()
+        return self.clock().astimezone(self.settings.zone).date().isoformat()
 
     def switch_due(self) -> IngestReport | None:
         """Ingest if a stored version's effective date has come, so that it takes over

@@ -272,6 +272,7 @@ class DocumentStore:
         *,
         since: str | None = None,
         document: str | None = None,
+        or_recorded: bool = False,
         limit: int = 1000,
     ) -> list[SectionChange]:
         """Recorded section changes, oldest first.
@@ -279,7 +280,8 @@ class DocumentStore:
         ``since`` is a date (``YYYY-MM-DD``: changes taking effect on or after it; a change
         takes effect on its version's ``effective`` date, else the day it was ingested) or a
         version label (changes recorded after the ingest that brought that version).
-        ``document`` matches a document's name or title (case-insensitive part).
+        ``document`` matches a document's name or title (case-insensitive part). With
+        ``or_recorded``, a date also keeps the changes recorded on or after it.
         """
         table = SectionChangeRow
         query = sa.select(table).order_by(table.id)
@@ -294,7 +296,12 @@ class DocumentStore:
         with self.store.transaction() as session:
             if since:
                 if _DATE.match(since):
-                    query = query.where(table.effective >= since[:10])
+                    condition = table.effective >= since[:10]
+                    if or_recorded:
+                        day = date.fromisoformat(since[:10])
+                        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+                        condition = sa.or_(condition, table.recorded_at >= start)
+                    query = query.where(condition)
                 else:
                     after = self._ingested_at(session, since, document)
                     query = query.where(table.recorded_at > after)
