@@ -75,7 +75,7 @@ class Engine:
         try:
             with IngestLock(store.engine).hold():
                 documents = DocumentStore(store)
-                versions = _InForce(documents, self.today())
+                versions = _InForce(documents, self.today(), documents.hidden())
                 with tempfile.TemporaryDirectory(prefix="policybot-uploads-") as folder:
                     uploads = Path(folder)
                     documents.write_published(uploads)
@@ -89,7 +89,11 @@ class Engine:
                     )
                     report.failed = [_shown_failure(f, uploads) for f in report.failed]
                     report.changes = documents.record_ingest(
-                        [_loaded_source(loaded, uploads) for loaded in report.loaded],
+                        [
+                            _loaded_source(loaded, uploads)
+                            for loaded in report.loaded
+                            if loaded.path not in versions.left_out
+                        ],
                         [*report.changes, *versions.upcoming_changes()],
                         failed=_failed_names(report, [uploads, *roots_given]),
                         upcoming=versions.upcoming,
@@ -129,17 +133,23 @@ class Engine:
 
 
 class _InForce:
-    """Chooses, for each file an ingest reads, the version in force today: the file itself,
+    """Chooses, for each file an ingest reads, the version in force today: nothing for a
+    document an admin disabled or removed; else the file itself,
     or (when its ``effective`` date is still to come) the newest stored version in force,
     which stays in the index until that date; nothing if no version is in force yet."""
 
-    def __init__(self, documents: DocumentStore, today: str) -> None:
+    def __init__(self, documents: DocumentStore, today: str, hidden: set[str]) -> None:
         self.documents = documents
         self.today = today
+        self.hidden = hidden
+        self.left_out: set[str] = set()
         self.upcoming: dict[str, str] = {}
         self._pairs: dict[str, tuple[Document | None, Document]] = {}
 
     def choose(self, loaded: LoadedFile) -> Document | None:
+        if loaded.path in self.hidden:  # disabled or removed by an admin: history kept
+            self.left_out.add(loaded.path)
+            return None
         effective = effective_date(loaded.document.effective)
         if effective is None or effective <= self.today:
             return loaded.document

@@ -48,6 +48,7 @@ class DocumentVersion:
     created_at: datetime
     ingested_at: datetime | None
     size: int
+    draft: bool = False
 
     @property
     def label(self) -> str:
@@ -98,6 +99,7 @@ def _version(row: DocumentVersionRow, name: str) -> DocumentVersion:
         created_at=row.created_at,
         ingested_at=row.ingested_at,
         size=len(row.content),
+        draft=bool(row.draft),
     )
 
 
@@ -110,12 +112,13 @@ class DocumentStore:
     # -- uploads ---------------------------------------------------------------------------
 
     def add_upload(
-        self, name: str, data: bytes, *, uploaded_by: str | None, state: str = PUBLISHED
+        self, name: str, data: bytes, *, uploaded_by: str | None, draft: bool = False
     ) -> DocumentVersion:
         """Store ``data`` as the newest version of document ``name`` (created if new).
 
         The previous versions stay. Uploading the bytes of the newest version again adds
-        nothing (that version is returned). The document's ``state`` becomes ``state``.
+        nothing (that version is returned). A ``draft`` waits for :meth:`publish`; until
+        then the ingest reads the document as it was (a new document not at all).
         """
         now = datetime.now(UTC)
         digest = content_hash(data)
@@ -127,16 +130,19 @@ class DocumentStore:
                 document = PolicyDocumentRow(
                     name=name,
                     origin=UPLOAD,
-                    state=state,
+                    state=DRAFT if draft else PUBLISHED,
                     indexed=False,
                     created_at=now,
                     updated_at=now,
                 )
                 session.add(document)
                 session.flush()
-            document.origin, document.state, document.updated_at = UPLOAD, state, now
+            if not draft:
+                document.origin, document.state = UPLOAD, PUBLISHED
+            document.updated_at = now
             latest = self._latest(session, document.id)
             if latest is not None and latest.content_hash == digest:
+                latest.draft = latest.draft and draft
                 return _version(latest, name)
             row = DocumentVersionRow(
                 document_id=document.id,
@@ -144,11 +150,35 @@ class DocumentStore:
                 content=data,
                 content_hash=digest,
                 uploaded_by=uploaded_by,
+                draft=draft,
                 created_at=now,
             )
             session.add(row)
             session.flush()
             return _version(row, name)
+
+    def publish(self, name: str) -> None:
+        """Confirm the newest (draft) version: the next ingest reads it."""
+        with self.store.transaction() as session:
+            document = self._document(session, name)
+            latest = self._latest(session, document.id)
+            if latest is not None:
+                latest.draft = False
+            document.origin, document.state = UPLOAD, PUBLISHED
+            document.updated_at = datetime.now(UTC)
+
+    def discard_draft(self, name: str) -> None:
+        """Drop the unconfirmed versions of ``name`` (and the document, if that was all)."""
+        with self.store.transaction() as session:
+            document = self._document(session, name)
+            session.execute(
+                sa.delete(DocumentVersionRow).where(
+                    DocumentVersionRow.document_id == document.id,
+                    DocumentVersionRow.draft.is_(True),
+                )
+            )
+            if self._latest(session, document.id) is None:
+                session.delete(document)
 
     def set_state(self, name: str, state: str) -> None:
         """Publish, disable or remove a document; the next ingest brings the index in line."""
@@ -176,7 +206,15 @@ class DocumentStore:
                 )
             ).all()
             for document in documents:
-                latest = self._latest(session, document.id)
+                latest = session.scalar(
+                    sa.select(DocumentVersionRow)
+                    .where(
+                        DocumentVersionRow.document_id == document.id,
+                        DocumentVersionRow.draft.is_(False),
+                    )
+                    .order_by(DocumentVersionRow.number.desc())
+                    .limit(1)
+                )
                 if latest is None:
                     continue
                 target = folder / document.name
@@ -223,6 +261,17 @@ class DocumentStore:
                 .limit(1)
             )
             return bytes(row.content) if row is not None else None
+
+    def hidden(self) -> set[str]:
+        """Documents an admin disabled or removed, or never published: the index leaves
+        them out (their history stays)."""
+        with self.store.engine.connect() as connection:
+            table = PolicyDocumentRow.__table__
+            return set(
+                connection.execute(
+                    sa.select(table.c["name"]).where(table.c["state"] != PUBLISHED)
+                ).scalars()
+            )
 
     def due(self, today: str) -> list[str]:
         """Documents with a stored version whose effective date has come (the next ingest
@@ -468,16 +517,28 @@ class DocumentStore:
         )
         if latest_ingested is not None and latest_ingested.content_hash == digest:
             return before, before, latest_ingested.effective
-        latest = self._latest(session, document.id)
-        if latest is not None and latest.content_hash == digest and latest.ingested_at is None:
-            row = latest  # an upload this ingest reads for the first time
+        waiting = session.scalar(  # an upload this ingest reads for the first time
+            sa.select(DocumentVersionRow)
+            .where(
+                DocumentVersionRow.document_id == document.id,
+                DocumentVersionRow.content_hash == digest,
+                DocumentVersionRow.ingested_at.is_(None),
+                DocumentVersionRow.draft.is_(False),
+            )
+            .order_by(DocumentVersionRow.number.desc())
+            .limit(1)
+        )
+        if waiting is not None:
+            row = waiting
         else:
+            latest = self._latest(session, document.id)
             row = DocumentVersionRow(
                 document_id=document.id,
                 number=(latest.number + 1) if latest else 1,
                 content=source.data,
                 content_hash=digest,
                 uploaded_by=None,
+                draft=False,
                 created_at=now,
             )
             session.add(row)

@@ -361,6 +361,8 @@ class DocumentVersionRow(Base):
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     uploaded_by: Mapped[str | None] = mapped_column(sa.String(255))
+    # An upload awaiting the admin's confirmation: not read by any ingest until published.
+    draft: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime]
     ingested_at: Mapped[datetime | None]
 

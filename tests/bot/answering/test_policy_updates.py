@@ -35,6 +35,14 @@ def announce_version_3(sources: Path) -> None:
     path.write_text(text.replace("effective: 2025-10-01", "effective: 2099-01-01", 1))
 
 
+def due(engine: Engine) -> list[str]:
+    store = open_store(engine.settings)
+    try:
+        return DocumentStore(store).due(engine.today())
+    finally:
+        store.close()
+
+
 def recorded(engine: Engine) -> int:
     store = open_store(engine.settings)
     try:
@@ -64,7 +72,7 @@ async def test_an_announced_version_waits_for_its_date_then_takes_over(
         "2099-01-01",
     )
     assert report.as_json()["chunks"]["updated"] == 0, "the index keeps the version in force"
-    assert DocumentStore(open_store(replica.settings)).due(replica.today()) == []
+    assert due(replica) == []
 
     assistant = build_assistant(replica)
     answer = await assistant.ask(QUESTION)
@@ -105,6 +113,8 @@ async def test_an_announced_version_waits_for_its_date_then_takes_over(
     assert "4.2 Personal data (Harbourview" in changed.text and "version 2.1 → 3.0" in changed.text
     assert changed.citations[0].section.endswith("4.2 Personal data")
     assert "[1]" in changed.text
+    assistant.store.close()
+    later.store.close()
 
 
 async def test_with_no_recorded_changes_the_answer_says_so(engine: Engine) -> None:
@@ -114,3 +124,4 @@ async def test_with_no_recorded_changes_the_answer_says_so(engine: Engine) -> No
         "No changes to the policies I work from have been recorded since 1 March"
     )
     assert answer.citations == ()
+    assistant.store.close()

@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("content", sa.LargeBinary, nullable=False),
         sa.Column("content_hash", sa.String(64), nullable=False),
         sa.Column("uploaded_by", sa.String(255), nullable=True),
+        sa.Column("draft", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=True),
         sa.UniqueConstraint(
