@@ -15,6 +15,7 @@ from adapters.web.chart import DayPoint, daily_chart_svg
 from adapters.web.console import Console, console_of, current_user
 from adapters.web.documents import list_documents
 from adapters.web.ingestion import IngestBusy, UploadError, check_upload, upload_name
+from adapters.web.policy_versions import document_url
 from adapters.web.render import render
 from adapters.web.security import multipart_of, wants_fragment
 from adapters.web.throttle import throttle_of
@@ -112,12 +113,6 @@ async def upload(request: web.Request) -> web.Response:
     console = console_of(request)
     user = current_user(request)
     limit = int(console.settings.upload_max_mb * 1024 * 1024)
-    if console.jobs.running is not None:
-        return await admin_page(
-            request,
-            error="An ingest is running; upload again when it has finished.",
-            status=409,
-        )
     name, data = None, bytearray()
     try:
         reader = await multipart_of(request)
@@ -134,16 +129,17 @@ async def upload(request: web.Request) -> web.Response:
             raise UploadError("choose a policy file to upload")
         await asyncio.to_thread(check_upload, name, bytes(data))
         documents = DocumentStore(console.services.store)
-        stored_name, content = name, bytes(data)
-
-        def store_upload() -> None:
-            documents.add_upload(stored_name, content, uploaded_by=user.name)
-
-        job = await console.jobs.start(trigger="upload", actor=user.name, before=store_upload)
-    except (UploadError, IngestBusy) as exc:
+        await asyncio.to_thread(
+            documents.add_upload, name, bytes(data), uploaded_by=user.name, draft=True
+        )
+    except UploadError as exc:
         return await admin_page(request, error=str(exc), status=400)
-    log.info("policy file uploaded", extra={"bytes": len(data), "run": job.id})
-    return _to_job(request, job.id)
+    log.info("policy file uploaded as a draft", extra={"bytes": len(data)})
+    # Nothing answers from it yet: the admin checks what was understood, then publishes.
+    location = document_url(request, name, "/preview")
+    if wants_fragment(request):
+        return web.json_response({"url": location})
+    raise web.HTTPSeeOther(location)
 
 
 def _to_job(request: web.Request, job_id: int) -> web.Response:

@@ -77,7 +77,9 @@ def list_documents(
     chunks = Counter(chunk.path for chunk in index.chunks())
     rows = []
     uploaded: set[str] = set()
-    for stored in documents.documents() if documents is not None else []:
+    stored_documents = documents.documents() if documents is not None else []
+    states = {stored.name: stored.state for stored in stored_documents}
+    for stored in stored_documents:
         if stored.origin != UPLOAD or stored.latest is None:
             continue
         uploaded.add(stored.name)
@@ -117,6 +119,7 @@ def list_documents(
                     kind=kind,
                     chunks=chunks.get(relative, 0),
                     error=error,
+                    state=states.get(relative, "published"),
                 )
             )
     return rows

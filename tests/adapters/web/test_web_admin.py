@@ -73,6 +73,18 @@ async def test_uploading_an_edited_policy_changes_the_next_answer(admin):
         allow_redirects=False,
     )
     assert response.status == 303
+    preview = response.headers["Location"]
+    assert preview == "/console/admin/documents/example-genai-policy.md/preview"
+    # A draft: shown for checking, answering nobody yet.
+    page = await (await admin.client.get(preview)).text()
+    assert "Harbourview Trading Limited" in page and "2.2" in page
+    assert "2.4 Otter.ai for meeting transcripts" in page
+    assert "2.4 Otter.ai" not in await ask(admin, QUESTION)
+
+    response = await admin.post(
+        "/console/admin/documents/example-genai-policy.md/publish", allow_redirects=False
+    )
+    assert response.status == 303
     location = response.headers["Location"]
     assert re.fullmatch(r"/console/admin/ingest/\d+", location)
     job = await wait_for_job(admin, location)
@@ -99,9 +111,54 @@ async def test_uploading_an_edited_policy_changes_the_next_answer(admin):
     assert "approved for transcribing internal meetings" in after
 
     page = await (await admin.client.get("/console/admin")).text()
-    row = re.search(r"<tr>\s*<td>Harbourview.*?</tr>", page, re.S).group(0)
+    row = re.search(r"<tr>\s*<td><a [^>]*>Harbourview.*?</tr>", page, re.S).group(0)
     assert '<td class="nowrap">2.2</td>' in row and '<td class="nowrap">2025-10-01</td>' in row
-    assert "(upload by ada)" in page
+    assert "(publish by ada)" in page
+
+    history = await (
+        await admin.client.get("/console/admin/documents/example-genai-policy.md")
+    ).text()
+    assert "Version history" in history and "by ada" in history
+    assert "{+Otter.ai is approved for transcribing" in history.replace("&#43;", "+")
+
+
+async def test_a_file_with_no_front_matter_is_previewed_with_warnings_and_can_be_discarded(admin):
+    token = await admin.csrf()
+    menu = b"Team lunch menu for Friday.\n\nNoodles, rice and soup.\n"
+    response = await admin.client.post(
+        "/console/admin/upload",
+        data=upload_form("lunch-menu.txt", menu, token),
+        allow_redirects=False,
+    )
+    page = await (await admin.client.get(response.headers["Location"])).text()
+    for warning in ("No title in the file", "No version", "No effective date", "No kind"):
+        assert warning in page
+    assert "Noodles" not in await ask(admin, "What is on the lunch menu on Friday?")
+
+    response = await admin.post(
+        "/console/admin/documents/lunch-menu.txt/discard", allow_redirects=False
+    )
+    assert response.status == 303
+    assert DocumentStore(admin.console.services.store).documents() == []
+
+
+async def test_a_disabled_document_leaves_the_index_with_its_history_kept(admin):
+    response = await admin.post("/console/admin/ingest", allow_redirects=False)
+    await wait_for_job(admin, response.headers["Location"])  # the store learns the folder files
+    response = await admin.post(
+        "/console/admin/documents/example-genai-policy.md/state",
+        {"state": "disabled"},
+        allow_redirects=False,
+    )
+    job = await wait_for_job(admin, response.headers["Location"])
+    assert job["state"] == "done" and job["report"]["chunks"]["removed"] > 40
+    removed = {c["change"] for c in job["report"]["changes"]}
+    assert removed == {"removed"}
+    assert "Harbourview" not in await ask(admin, QUESTION)
+    history = await (
+        await admin.client.get("/console/admin/documents/example-genai-policy.md")
+    ).text()
+    assert "state <strong>disabled</strong>" in history and "not in the index" in history
 
 
 async def test_the_job_page_shows_progress_and_the_report(admin):
