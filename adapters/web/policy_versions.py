@@ -173,9 +173,10 @@ async def history(request: web.Request) -> web.Response:
     changes: list[SectionChange] = await asyncio.to_thread(
         lambda: [c for c in documents.changes() if c.path == name]
     )
-    by_version: dict[str, list[SectionChange]] = {}
-    for change in reversed(changes):
-        by_version.setdefault(change.new_version or change.old_version or "—", []).append(change)
+    grouped: dict[str, list[SectionChange]] = {}
+    for change in changes:  # oldest first; shown newest version first, sections in order
+        grouped.setdefault(change.new_version or change.old_version or "—", []).append(change)
+    by_version = dict(reversed(grouped.items()))
     engine = console.context.engine
     rule = await asyncio.to_thread(engine.answerer.rule_in_force)
     return await render(
