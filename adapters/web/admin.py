@@ -19,6 +19,7 @@ from adapters.web.policy_versions import document_url
 from adapters.web.render import render
 from adapters.web.security import multipart_of, wants_fragment
 from adapters.web.throttle import throttle_of
+from bot.answering.gaps_answered import answered_gaps
 from bot.handoff.tickets import Gap
 from bot.store.documents import DocumentStore
 from knowledge.index import IndexUnavailable, read_pointer
@@ -46,6 +47,9 @@ async def admin_page(
     runs = await asyncio.to_thread(console.activity.ingest_runs, limit=5)
     days = await chart_points(console)
     gaps = await _knowledge_gaps(console)
+    store_documents = DocumentStore(console.services.store)
+    changes = await asyncio.to_thread(store_documents.changes)
+    gaps_answered = await asyncio.to_thread(answered_gaps, gaps, engine.answerer, changes)
     names = [user.name for user in await asyncio.to_thread(console.accounts.users)]
     under_attack = await asyncio.to_thread(throttle_of(console).under_attack, names)
     return await render(
@@ -66,6 +70,7 @@ async def admin_page(
         },
         days=days,
         gaps=gaps,
+        gaps_answered=gaps_answered,
         max_mb=console.settings.upload_max_mb,
         under_attack=under_attack,
     )
