@@ -10,11 +10,12 @@ import argparse
 import json
 import re
 
+from bot.answering.stale import StaleAnswer, stale_answers
 from bot.errors import ConfigurationError
 from bot.settings import Settings
 from bot.store import open_store
 from bot.store.documents import DocumentStore
-from knowledge.changes import SectionChange
+from knowledge.changes import SectionChange, word_diff
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--document", metavar="D", help="only documents whose file name or title contains D"
     )
+    parser.add_argument(
+        "--stale",
+        action="store_true",
+        help="answers already given that cited a section changed or removed since",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.set_defaults(handler=handle)
 
@@ -38,6 +44,8 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigurationError(f"--since {args.since!r} is not a YYYY-MM-DD date")
     store = open_store(settings)
     try:
+        if args.stale:
+            return _print_stale(stale_answers(store), as_json=args.json)
         changes = DocumentStore(store).changes(since=args.since, document=args.document)
     finally:
         store.close()
@@ -50,6 +58,23 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for change in changes:
         print(render(change))
+    return 0
+
+
+def _print_stale(stale: list[StaleAnswer], *, as_json: bool) -> int:
+    if as_json:
+        for item in stale:
+            print(json.dumps(item.as_json(), ensure_ascii=False))
+        return 0
+    if not stale:
+        print("No answers went stale: none cited a section changed since.")
+    for item in stale:
+        print(
+            f"{item.asked_at:%Y-%m-%d %H:%M} {item.platform}: {item.question!r}\n"
+            f"         cited {item.document} › {item.section}, {item.change} on "
+            f"{item.changed_at:%Y-%m-%d} ({item.old_version or '—'} → {item.new_version or '—'})"
+            f"\n         {word_diff(item.old_text or '', item.new_text or '')}"
+        )
     return 0
 
 

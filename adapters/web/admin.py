@@ -20,6 +20,7 @@ from adapters.web.render import render
 from adapters.web.security import multipart_of, wants_fragment
 from adapters.web.throttle import throttle_of
 from bot.answering.gaps_answered import answered_gaps
+from bot.answering.stale import stale_answers
 from bot.handoff.tickets import Gap
 from bot.store.documents import DocumentStore
 from knowledge.index import IndexUnavailable, read_pointer
@@ -50,6 +51,7 @@ async def admin_page(
     store_documents = DocumentStore(console.services.store)
     changes = await asyncio.to_thread(store_documents.changes)
     gaps_answered = await asyncio.to_thread(answered_gaps, gaps, engine.answerer, changes)
+    stale = await asyncio.to_thread(stale_answers, console.services.store, limit=20)
     names = [user.name for user in await asyncio.to_thread(console.accounts.users)]
     under_attack = await asyncio.to_thread(throttle_of(console).under_attack, names)
     return await render(
@@ -71,6 +73,8 @@ async def admin_page(
         days=days,
         gaps=gaps,
         gaps_answered=gaps_answered,
+        stale=stale,
+        recent_changes=changes[-10:][::-1],
         max_mb=console.settings.upload_max_mb,
         under_attack=under_attack,
     )

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,11 @@ import sqlalchemy as sa
 
 from adapters.cli import main as cli_main
 from bot.answering.engine import Engine
+from bot.answering.stale import stale_answers
 from bot.settings import BUNDLED_SOURCES, Settings
 from bot.store import Store
 from bot.store.documents import DocumentStore, LoadedSource
-from bot.store.schema import DocumentVersionRow, PolicyDocumentRow, SectionChangeRow
+from bot.store.schema import AnswerRow, DocumentVersionRow, PolicyDocumentRow, SectionChangeRow
 from knowledge.changes import CHANGED, SectionChange
 from knowledge.embedding import Embedder
 from knowledge.index import KnowledgeIndex, make_client
@@ -212,3 +214,46 @@ def test_one_edited_section_is_recorded_once_and_a_no_op_records_nothing(
     assert "No recorded changes since 2099-01-01." in capsys.readouterr().out
     assert cli_main(["changes", "--since", "2026-13-01"]) == 2
     assert "is not a YYYY-MM-DD date" in capsys.readouterr().err
+
+
+def _answer(store: Store, answer_id: str, at: datetime, section: str) -> None:
+    with store.transaction() as session:
+        session.add(
+            AnswerRow(
+                id=answer_id,
+                created_at=at,
+                platform="slack",
+                asker_key="k" * 64,
+                question="can I paste [HKID] into a chatbot?",
+                answer="No. [1]",
+                status="answered",
+                citations=[{"n": 1, "document": "P", "section": section, "text": "old rule"}],
+                message_ref=None,
+            )
+        )
+
+
+def test_answers_citing_a_section_changed_since_are_listed_as_stale(
+    store: Store,
+    store_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = datetime.now(UTC)
+    _answer(store, "before", now - timedelta(hours=1), "4.2 Personal data")
+    _answer(store, "other-section", now - timedelta(hours=1), "5. Accuracy")
+    documents = DocumentStore(store)
+    source = LoadedSource("p.md", b"v2", "P", "2.0", None, "folder")
+    change = SectionChange("p.md", "P", "4.2 Personal data", CHANGED, "old rule", "new rule")
+    documents.record_ingest([source], [change])
+    _answer(store, "after", datetime.now(UTC) + timedelta(seconds=1), "4.2 Personal data")
+
+    [stale] = stale_answers(store)
+    assert stale.answer_id == "before" and stale.question == "can I paste [HKID] into a chatbot?"
+    assert (stale.old_text, stale.new_text, stale.change) == ("old rule", "new rule", CHANGED)
+
+    monkeypatch.setenv("POLICYBOT_DATA_DIR", str(store_settings.data_dir))
+    monkeypatch.setenv("POLICYBOT_DATABASE_URL", store_settings.resolved_database_url)
+    assert cli_main(["changes", "--stale", "--json"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["diff"] == "[-old-] {+new+} rule"
