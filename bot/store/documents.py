@@ -454,6 +454,8 @@ class DocumentStore:
                 )
             loaded_names = {source.name for source in loaded}
             for name, document in by_name.items():
+                if document.upcoming and name not in loaded_names and name not in failed:
+                    document.upcoming = None  # gone before its date: nothing to switch to
                 if document.indexed and name not in loaded_names and name not in failed:
                     document.indexed = False
                     document.updated_at = now
