@@ -18,9 +18,11 @@ from adapters.web.ingestion import IngestBusy, UploadError, check_upload
 from adapters.web.render import render
 from bot.store.documents import (
     DISABLED,
+    FOLDER,
     PUBLISHED,
     REMOVED_STATE,
     DocumentStore,
+    StoredDocument,
     UnknownDocument,
     effective_date,
 )
@@ -149,7 +151,9 @@ async def set_state(request: web.Request) -> web.Response:
     documents = documents_of(request)
     console = console_of(request)
     try:
-        await asyncio.to_thread(documents.set_state, name, state)
+        await asyncio.to_thread(
+            documents.set_state, name, state, folder_file=_is_folder_file(request, name)
+        )
     except UnknownDocument as exc:
         raise web.HTTPNotFound(text=str(exc)) from exc
     try:
@@ -168,8 +172,13 @@ async def history(request: web.Request) -> web.Response:
     try:
         versions = await asyncio.to_thread(documents.versions, name)
     except UnknownDocument as exc:
-        raise web.HTTPNotFound(text=str(exc)) from exc
-    stored = next(d for d in await asyncio.to_thread(documents.documents) if d.name == name)
+        if not _is_folder_file(request, name):
+            raise web.HTTPNotFound(text=str(exc)) from exc
+        versions = []  # in a source folder, not yet read by an ingest that records versions
+    stored = next(
+        (d for d in await asyncio.to_thread(documents.documents) if d.name == name),
+        StoredDocument(name, None, FOLDER, PUBLISHED, True, None),
+    )
     changes: list[SectionChange] = await asyncio.to_thread(
         lambda: [c for c in documents.changes() if c.path == name]
     )
@@ -190,6 +199,11 @@ async def history(request: web.Request) -> web.Response:
         today=engine.today(),
         url=document_url(request, name),
     )
+
+
+def _is_folder_file(request: web.Request, name: str) -> bool:
+    sources = console_of(request).context.engine.settings.sources
+    return "/" not in name and any((root / name).is_file() for root in sources)
 
 
 def _to_job(request: web.Request, job_id: int) -> web.Response:

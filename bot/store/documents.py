@@ -180,17 +180,29 @@ class DocumentStore:
             if self._latest(session, document.id) is None:
                 session.delete(document)
 
-    def set_state(self, name: str, state: str) -> None:
-        """Publish, disable or remove a document; the next ingest brings the index in line."""
+    def set_state(self, name: str, state: str, *, folder_file: bool = False) -> None:
+        """Publish, disable or remove a document; the next ingest brings the index in line.
+        ``folder_file``: ``name`` is a source folder's file, recorded here if not yet."""
         if state not in STATES:
             raise ValueError(f"unknown document state {state!r}")
         with self.store.transaction() as session:
             document = session.scalar(
                 sa.select(PolicyDocumentRow).where(PolicyDocumentRow.name == name)
             )
-            if document is None:
+            now = datetime.now(UTC)
+            if document is None and not folder_file:
                 raise UnknownDocument(f"no document named {name!r} in the store")
-            document.state, document.updated_at = state, datetime.now(UTC)
+            if document is None:  # a source folder's file no ingest has recorded yet
+                document = PolicyDocumentRow(
+                    name=name,
+                    origin=FOLDER,
+                    state=state,
+                    indexed=True,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(document)
+            document.state, document.updated_at = state, now
 
     def write_published(self, folder: Path) -> list[str]:
         """Write the newest version of every published upload into ``folder``; the names.
