@@ -26,11 +26,13 @@ DEFAULT_LOOKBACK_DAYS = 90
 MAX_LISTED = 8
 QUOTE_CHARS = 160
 
+_POLICY = r"(?:the )?(?:[\w-]+ )?(?:policy|policies|rules|guidance|guidelines)"
 _CHANGES_QUESTION = re.compile(
-    r"\b(what(?:'s| is| has)? (?:changed|new|different)|what changes|anything new|"
-    r"any (?:changes|updates)|(?:changes|updates) (?:to|in) the|new (?:version|policy)|"
-    r"policy (?:changes|updates)|latest (?:changes|updates|version)|in force yet|"
-    r"(?:has|have) (?:the )?\w* ?(?:policy|policies) (?:changed|been updated))\b",
+    r"\b(?:what(?:'s| is| has)? (?:changed|new)\b|anything new\b|"
+    r"what changes (?:were|have|has|are coming|did)\b|"
+    rf"any (?:changes|updates) (?:to|in) {_POLICY}|(?:changes|updates) (?:to|in) {_POLICY}|"
+    rf"{_POLICY} (?:changed|been updated)|latest (?:changes|updates|version)\b|"
+    r"in force yet|(?:taken|take|takes|come into) effect yet)",
     re.IGNORECASE,
 )
 _IN_FORCE = re.compile(r"\b(in force|take effect|apply yet|effective yet|come into effect)\b", re.I)

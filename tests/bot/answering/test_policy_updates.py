@@ -125,3 +125,30 @@ async def test_with_no_recorded_changes_the_answer_says_so(engine: Engine) -> No
     )
     assert answer.citations == ()
     assistant.store.close()
+
+
+def test_what_changed_questions_are_told_from_ordinary_ones() -> None:
+    from datetime import date
+
+    from bot.answering.updates import is_changes_question, since_date
+
+    for question in (
+        "What changed in the AI policy?",
+        "Anything new since March?",
+        "Is the new policy in force yet?",
+        "Has the AI policy changed?",
+        "What changes were made to the guidance?",
+    ):
+        assert is_changes_question(question), question
+    for question in (
+        "Does the new policy allow ChatGPT?",
+        "Can I make changes to the document with ChatGPT?",
+        "What changes should I make before pasting a contract?",
+        "Can I use Otter.ai to transcribe meetings?",
+    ):
+        assert not is_changes_question(question), question
+    today = date(2026, 11, 29)
+    assert since_date("anything new since March?", today) == date(2026, 3, 1)
+    assert since_date("anything new since December?", today) == date(2025, 12, 1)
+    assert since_date("changes since 2026-02-01?", today) == date(2026, 2, 1)
+    assert since_date("what changed?", today) is None
