@@ -157,9 +157,7 @@ async def set_state(request: web.Request) -> web.Response:
     except UnknownDocument as exc:
         raise web.HTTPNotFound(text=str(exc)) from exc
     try:
-        job = await console.jobs.start(
-            trigger=f"{state} {name}"[:64], actor=current_user(request).name
-        )
+        job = await console.jobs.start(trigger=state[:16], actor=current_user(request).name)
     except IngestBusy as busy:
         job = busy.job
     return _to_job(request, job.id)
