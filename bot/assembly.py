@@ -12,11 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from bot.answering.pool import AnswerPool
+from bot.answering.updates import PolicyUpdates
 from bot.assistant import Assistant
 from bot.handoff.outbox import Notifiers
 from bot.handoff.records import utc_now
 from bot.handoff.services import open_handoff
 from bot.store import Store, open_store
+from bot.store.documents import DocumentStore
 
 
 def build_assistant(
@@ -31,15 +33,21 @@ def build_assistant(
     stand-in with ``settings``, ``answerer`` and ``embedder``); the store is opened from
     the engine's settings unless one is given."""
     settings = engine.settings
+    store = store or open_store(settings)
     handoff = open_handoff(
         settings,
-        store or open_store(settings),
+        store,
         notifiers=notifiers,
         embedder=getattr(engine, "embedder", None),
         clock=clock,
     )
-    return Assistant(
+    answerer = PolicyUpdates(
         engine.answerer,
+        DocumentStore(store),
+        today=lambda: getattr(engine, "clock", clock)().astimezone(settings.zone).date(),
+    )
+    return Assistant(
+        answerer,
         handoff=handoff,
         max_chars=settings.ticket_field_max_chars,
         zone=settings.zone,

@@ -18,8 +18,9 @@ from typing import Any
 
 from bot.errors import ConfigurationError, DocumentError
 from knowledge.calibration import Calibration, calibration_digest, probe_sets
+from knowledge.changes import SectionChange, section_changes, stored_sections
 from knowledge.chunking import chunk_document
-from knowledge.documents import SECTION_SEPARATOR, Chunk
+from knowledge.documents import SECTION_SEPARATOR, Chunk, Document
 from knowledge.embedding import Embedder
 from knowledge.index import (
     CALIBRATION_KEY,
@@ -45,6 +46,24 @@ class FileFailure:
     error: str
 
 
+@dataclass(frozen=True)
+class LoadedFile:
+    """A file this ingest read: its folder, its path below it, and what was understood."""
+
+    root: Path
+    path: str
+    document: Document
+
+
+# Given a file as read, the document to index in its place (an earlier version still in
+# force, when the file's effective date is still to come), or None to leave it out for now.
+Choose = Callable[[LoadedFile], Document | None]
+
+
+def _as_read(loaded: LoadedFile) -> Document:
+    return loaded.document
+
+
 @dataclass
 class IngestReport:
     """What an ingest did; ``as_json`` is the exact shape of ``ingest.py --json``."""
@@ -59,6 +78,9 @@ class IngestReport:
     embedded: int = 0
     collection: str | None = None
     calibrated: bool = False
+    loaded: list[LoadedFile] = field(default_factory=list)
+    # Sections added, changed or removed since the previous index; empty on a first build.
+    changes: list[SectionChange] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -75,6 +97,7 @@ class IngestReport:
             },
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
             "seconds": round(self.seconds, 3),
+            "changes": [change.as_json() for change in self.changes],
         }
 
 
@@ -83,10 +106,13 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 
 def load_chunks(
-    sources: Sequence[Path], report: IngestReport, progress: Progress
+    sources: Sequence[Path], report: IngestReport, progress: Progress, choose: Choose = _as_read
 ) -> tuple[list[tuple[Chunk, str]], set[str]]:
     """(chunk, file path) of every readable file; failures go into the report and the
-    relative paths of the failed files are returned, so their old chunks can be kept."""
+    relative paths of the failed files are returned, so their old chunks can be kept.
+
+    A path found under two folders is read from the first only (an uploaded document stands
+    in for the folder file of the same name)."""
     for root in sources:
         if not root.is_dir():
             raise ConfigurationError(
@@ -95,8 +121,13 @@ def load_chunks(
     files = [(root, path) for root in sources for path in iter_source_files(root)]
     chunks: list[tuple[Chunk, str]] = []
     failed_paths: set[str] = set()
+    seen: set[str] = set()
     for done, (root, path) in enumerate(files, start=1):
         relative = path.relative_to(root).as_posix()
+        if relative in seen:
+            progress("load", done, len(files))
+            continue
+        seen.add(relative)
         try:
             document = load_document(path, root)
         except DocumentError as exc:
@@ -104,7 +135,11 @@ def load_chunks(
             failed_paths.add(relative)
         else:
             report.documents += 1
-            chunks.extend((chunk, relative) for chunk in chunk_document(document))
+            loaded = LoadedFile(root=root, path=relative, document=document)
+            report.loaded.append(loaded)
+            indexed = choose(loaded)
+            if indexed is not None:
+                chunks.extend((chunk, relative) for chunk in chunk_document(indexed))
         progress("load", done, len(files))
     return chunks, failed_paths
 
@@ -116,8 +151,12 @@ def ingest(
     *,
     progress: Progress = _no_progress,
     weights: FusionWeights | None = None,
+    choose: Choose = _as_read,
 ) -> IngestReport:
     """Bring the index in line with ``sources``; see the module docstring for the guarantees.
+
+    ``choose`` picks what is indexed for each file read (by default the file itself); the
+    engine uses it to keep a version in force until a new version's effective date.
 
     A new collection is calibrated (``knowledge.calibration``) before the pointer moves to
     it; an unchanged one is recalibrated only when its stored rule is missing or stale.
@@ -125,7 +164,7 @@ def ingest(
     weights = weights or FusionWeights()
     started = time.perf_counter()
     report = IngestReport()
-    loaded, failed_paths = load_chunks(sources, report, progress)
+    loaded, failed_paths = load_chunks(sources, report, progress, choose)
     chunks = _unique(loaded)
 
     pointer = read_pointer(client)
@@ -158,6 +197,9 @@ def ingest(
             report.calibrated = True
         report.seconds = time.perf_counter() - started
         return report
+
+    if old is not None:
+        report.changes = _changes(old, chunks, failed_paths)
 
     name = f"{COLLECTION_PREFIX}{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
     collection = client.create_collection(
@@ -195,6 +237,13 @@ def ingest(
     report.collection = name
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _changes(
+    old: Any, chunks: Sequence[tuple[Chunk, str]], failed_paths: set[str]
+) -> list[SectionChange]:
+    records = old.get(where={"granularity": SECTION}, include=["documents", "metadatas"])
+    return section_changes(stored_sections(records), chunks, kept_paths=failed_paths)
 
 
 def _unique(chunks: Iterable[tuple[Chunk, str]]) -> list[tuple[Chunk, str]]:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from adapters.cli import (
     ask,
+    changes,
     coverage,
     db,
     doctor,
@@ -41,6 +42,7 @@ COMMAND_MODULES = [
     coverage,
     tickets,
     gaps,
+    changes,
     db,
     teams,
     privacy,

@@ -94,4 +94,9 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         )
         for failure in report.failed:
             print(f"FAILED {failure.path}: {failure.error}", file=sys.stderr)
+        for change in report.changes:
+            print(
+                f"{change.change} {change.document} › {change.section or change.document}",
+                file=sys.stderr,
+            )
     return report.exit_code

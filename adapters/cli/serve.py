@@ -20,7 +20,7 @@ from adapters.teams.access import is_loopback_host
 from adapters.teams.endpoint import LISTEN_HOST_KEY
 from adapters.teams.settings import TeamsSettings
 from adapters.web import setup as web_console
-from bot.answering.engine import build_engine
+from bot.answering.engine import Engine, build_engine
 from bot.answering.pool import AnswerPool
 from bot.assembly import build_assistant
 from bot.handoff.outbox import OutboxRelay
@@ -148,6 +148,24 @@ def delivery_task(relay: OutboxRelay) -> Callable[[web.Application], AsyncIterat
     return background(partial(relay.run, interval=DELIVERY_INTERVAL_SECONDS))
 
 
+EFFECTIVE_CHECK_SECONDS = 300.0
+
+
+async def switch_when_due(engine: Engine, *, interval: float = EFFECTIVE_CHECK_SECONDS) -> None:
+    """Every few minutes: a stored version whose effective date has come takes over (one
+    process ingests under the lock; every process then reads the new index)."""
+    while True:
+        try:
+            await asyncio.to_thread(engine.switch_due)
+        except Exception:  # a database or index blip: try again at the next interval
+            log.warning("could not check for versions taking effect", exc_info=True)
+        await asyncio.sleep(interval)
+
+
+def effective_task(engine: Engine) -> Callable[[web.Application], AsyncIterator[None]]:
+    return background(partial(switch_when_due, engine))
+
+
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     configure_server_logging(settings.log_level)
     context = build_context(settings)
@@ -155,5 +173,6 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(context, enabled_adapters(settings, host=args.host))
     app.cleanup_ctx.append(retention_task(context.assistant.store, settings))
     app.cleanup_ctx.append(delivery_task(context.assistant.deliveries))
+    app.cleanup_ctx.append(effective_task(context.engine))
     web.run_app(app, host=args.host, port=args.port, print=None, access_log_class=AccessLogger)
     return 0

@@ -8,26 +8,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date
-from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 
 from adapters.web.chart import DayPoint, daily_chart_svg
 from adapters.web.console import Console, console_of, current_user
 from adapters.web.documents import list_documents
-from adapters.web.ingestion import IngestBusy, StagedUpload, UploadError, upload_target
+from adapters.web.ingestion import IngestBusy, UploadError, check_upload, upload_name
+from adapters.web.policy_versions import document_url
 from adapters.web.render import render
 from adapters.web.security import multipart_of, wants_fragment
 from adapters.web.throttle import throttle_of
+from bot.answering.gaps_answered import answered_gaps
+from bot.answering.stale import stale_answers
 from bot.handoff.tickets import Gap
+from bot.store.documents import DocumentStore
 from knowledge.index import IndexUnavailable, read_pointer
 
 log = logging.getLogger(__name__)
 CHART_DAYS = 30
-
-
-def upload_folder(console: Console) -> Path:
-    return console.settings.upload_dir or console.context.settings.sources[0]
 
 
 def _pointer(client: object) -> dict:
@@ -43,10 +42,16 @@ async def admin_page(
 ) -> web.Response:
     console = console_of(request)
     engine = console.context.engine
-    documents = await asyncio.to_thread(list_documents, engine.settings.sources, engine.index)
+    documents = await asyncio.to_thread(
+        list_documents, engine.settings.sources, engine.index, DocumentStore(console.services.store)
+    )
     runs = await asyncio.to_thread(console.activity.ingest_runs, limit=5)
     days = await chart_points(console)
     gaps = await _knowledge_gaps(console)
+    store_documents = DocumentStore(console.services.store)
+    changes = await asyncio.to_thread(store_documents.changes)
+    gaps_answered = await asyncio.to_thread(answered_gaps, gaps, engine.answerer, changes)
+    stale = await asyncio.to_thread(stale_answers, console.services.store, limit=20)
     names = [user.name for user in await asyncio.to_thread(console.accounts.users)]
     under_attack = await asyncio.to_thread(throttle_of(console).under_attack, names)
     return await render(
@@ -58,7 +63,6 @@ async def admin_page(
         runs=runs,
         job=console.jobs.current,
         index_built=(await asyncio.to_thread(_pointer, engine.index.client)).get("built"),
-        upload_folder=upload_folder(console),
         error=error,
         totals={
             "questions": sum(d.questions for d in days),
@@ -68,6 +72,9 @@ async def admin_page(
         },
         days=days,
         gaps=gaps,
+        gaps_answered=gaps_answered,
+        stale=stale,
+        recent_changes=changes[-10:][::-1],
         max_mb=console.settings.upload_max_mb,
         under_attack=under_attack,
     )
@@ -115,32 +122,33 @@ async def upload(request: web.Request) -> web.Response:
     console = console_of(request)
     user = current_user(request)
     limit = int(console.settings.upload_max_mb * 1024 * 1024)
-    if console.jobs.running is not None:
-        return await admin_page(
-            request,
-            error="An ingest is running; upload again when it has finished.",
-            status=409,
-        )
-    staged: StagedUpload | None = None
+    name, data = None, bytearray()
     try:
         reader = await multipart_of(request)
         async for part in reader:
             if not isinstance(part, BodyPartReader) or part.name != "file" or not part.filename:
                 continue
-            staged = StagedUpload(upload_target(upload_folder(console), part.filename))
+            name = upload_name(part.filename)
             while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
-                staged.write(chunk, limit=limit)
+                data.extend(chunk)
+                if len(data) > limit:
+                    raise UploadError(f"the file is larger than {limit // (1024 * 1024)} MB")
             break
-        if staged is None:
+        if name is None:
             raise UploadError("choose a policy file to upload")
-        await asyncio.to_thread(staged.check)
-        job = await console.jobs.start(trigger="upload", actor=user.name, before=staged.commit)
-    except (UploadError, IngestBusy) as exc:
-        if staged is not None:
-            staged.discard()
+        await asyncio.to_thread(check_upload, name, bytes(data))
+        documents = DocumentStore(console.services.store)
+        await asyncio.to_thread(
+            documents.add_upload, name, bytes(data), uploaded_by=user.name, draft=True
+        )
+    except UploadError as exc:
         return await admin_page(request, error=str(exc), status=400)
-    log.info("policy file uploaded", extra={"bytes": staged.size, "run": job.id})
-    return _to_job(request, job.id)
+    log.info("policy file uploaded as a draft", extra={"bytes": len(data)})
+    # Nothing answers from it yet: the admin checks what was understood, then publishes.
+    location = document_url(request, name, "/preview")
+    if wants_fragment(request):
+        return web.json_response({"url": location})
+    raise web.HTTPSeeOther(location)
 
 
 def _to_job(request: web.Request, job_id: int) -> web.Response:

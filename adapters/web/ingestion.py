@@ -1,4 +1,7 @@
-"""Ingestion from the admin page: save an uploaded policy file, run ingest, follow progress.
+"""Ingestion from the admin page: check an uploaded policy file, run ingest, follow progress.
+
+An upload is stored in the database's document store (``bot.store.documents``), where
+every process and the ingest job read it.
 
 One ingest at a time per process: asking for another while one runs returns the running
 one. Progress lives in memory (the page polls the process that runs the job); the finished
@@ -9,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from adapters.metrics import Metrics
 from bot.answering.engine import Engine
 from bot.errors import DocumentError, PolicyBotError
 from bot.store.activity import ActivityLog
+from knowledge.documents import Document
 from knowledge.loaders import SUPPORTED_SUFFIXES, load_document
 
 log = logging.getLogger(__name__)
@@ -142,8 +144,8 @@ class IngestJobs:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def upload_target(folder: Path, filename: str) -> Path:
-    """Where an uploaded file goes; refuses names that could leave the folder or hide."""
+def upload_name(filename: str) -> str:
+    """The store name of an uploaded file; refuses names that could hide or mislead."""
     name = Path(filename.replace("\\", "/")).name
     if not _SAFE_NAME.match(name) or name.startswith("."):
         raise UploadError(
@@ -153,41 +155,16 @@ def upload_target(folder: Path, filename: str) -> Path:
     if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
         allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise UploadError(f"{name}: unsupported file type; upload one of {allowed}")
-    return folder / name
+    return name
 
 
-class StagedUpload:
-    """An uploaded file written to a hidden folder beside its target, checked, then moved.
-
-    Hidden folders are skipped by ingestion, so a half-written or unreadable upload never
-    reaches the index; :meth:`commit` replaces the target atomically.
-    """
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self._dir = Path(tempfile.mkdtemp(prefix=".upload-", dir=target.parent))
-        self.path = self._dir / target.name
-        self.path.touch()
-        self.size = 0
-
-    def write(self, data: bytes, *, limit: int) -> None:
-        self.size += len(data)
-        if self.size > limit:
-            raise UploadError(f"the file is larger than {limit // (1024 * 1024)} MB")
-        with self.path.open("ab") as handle:
-            handle.write(data)
-
-    def check(self) -> str:
-        """Load the staged file as ingestion will; returns its title or raises UploadError."""
+def check_upload(name: str, data: bytes) -> Document:
+    """Load an uploaded file as ingestion will (from a private temporary folder); what was
+    understood, or UploadError with the reason. Nothing is kept."""
+    with tempfile.TemporaryDirectory(prefix="policybot-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
         try:
-            return load_document(self.path, self._dir).title
+            return load_document(path, Path(folder))
         except DocumentError as exc:
-            raise UploadError(f"{self.target.name}: {exc}") from exc
-
-    def commit(self) -> None:
-        os.replace(self.path, self.target)
-        self.discard()
-
-    def discard(self) -> None:
-        shutil.rmtree(self._dir, ignore_errors=True)
+            raise UploadError(f"{name}: {exc}") from exc

@@ -42,7 +42,9 @@ class WebSettings(BaseSettings):
     )
     login_window_minutes: float = Field(default=15.0, gt=0, description="...in this window.")
     upload_dir: Path | None = Field(
-        default=None, description="Where uploaded policy files go; default: the first source."
+        default=None,
+        description="Unused: uploads are kept in the database's document store, where every "
+        "process reads them; accepted so that existing configurations still start.",
     )
     upload_max_mb: float = Field(default=20.0, gt=0, le=50)
     anonymous_questions_per_minute: int = Field(

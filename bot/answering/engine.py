@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.answering.answer import Answerer
 from bot.answering.compose import ChatModelComposer, Composer, chat_model_from_settings
-from bot.errors import ConfigurationError
+from bot.errors import ConfigurationError, DocumentError
 from bot.settings import Settings
+from bot.store import Store, open_store
 from bot.store.activity import ActivityLog
-from bot.store.ingest_lock import ingest_lock_for
+from bot.store.documents import (
+    FOLDER,
+    UPLOAD,
+    DocumentStore,
+    LoadedSource,
+    content_hash,
+    effective_date,
+)
+from bot.store.ingest_lock import IngestLock, IngestRunning
 from knowledge.batching import BatchingEmbedder
+from knowledge.changes import SectionChange, StoredSection, section_changes
+from knowledge.chunking import chunk_document
+from knowledge.documents import Document
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from knowledge.index import KnowledgeIndex, make_client
-from knowledge.ingest import IngestReport, Progress, ingest
+from knowledge.ingest import FileFailure, IngestReport, LoadedFile, Progress, ingest
+from knowledge.loaders import load_document
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +58,8 @@ class Engine:
     embedder: Embedder
     index: KnowledgeIndex
     answerer: Answerer
+    # What "now" is for effective dates (tests move it; everything else uses the real one).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def ingest(
         self,
@@ -52,8 +70,10 @@ class Engine:
         actor: str | None = None,
         run_id: int | None = None,
     ) -> IngestReport:
-        """Ingest ``sources`` (default: the configured ones) while holding the deployment's
-        one ingest lock: the one ingest every entrance (CLI, Slack, Teams, console) runs.
+        """Ingest ``sources`` (default: the configured ones) and the published documents of
+        the database's document store while holding the deployment's one ingest lock: the one
+        ingest every entrance (CLI, Slack, Teams, console) runs. The versions and section
+        changes this ingest brought are recorded in the store.
 
         The run is recorded in the activity log (``trigger``: which entrance; ``actor``: a
         console account name, never a platform user id) with its report or its error. A
@@ -64,20 +84,15 @@ class Engine:
             IngestRunning: another process is ingesting (the message says since when).
         """
         kwargs = {"progress": progress} if progress else {}
-        with ingest_lock_for(self.settings) as lock:
-            activity = ActivityLog(lock.engine)
+        roots_given = list(sources or self.settings.sources)
+        store = open_store(self.settings)
+        try:
+            activity = ActivityLog(store.engine)
             run = run_id
             if run is None:
                 run = activity.start_ingest(trigger=trigger, actor=actor)
             try:
-                with lock.hold():
-                    report = ingest(
-                        self.index.client,
-                        self.embedder,
-                        sources or self.settings.sources,
-                        weights=self.index.weights,
-                        **kwargs,
-                    )
+                report = self._ingest_locked(store, roots_given, kwargs)
             except Exception as exc:
                 if run_id is None:
                     activity.finish_ingest(
@@ -86,7 +101,39 @@ class Engine:
                 raise
             if run_id is None:
                 activity.finish_ingest(run, report=report.as_json())
+        finally:
+            store.close()
         self.index.refresh()
+        return report
+
+    def _ingest_locked(
+        self, store: Store, roots_given: list[Path], kwargs: dict[str, Progress]
+    ) -> IngestReport:
+        with IngestLock(store.engine).hold():
+            documents = DocumentStore(store)
+            versions = _InForce(documents, self.today(), documents.hidden())
+            with tempfile.TemporaryDirectory(prefix="policybot-uploads-") as folder:
+                uploads = Path(folder)
+                documents.write_published(uploads)
+                report = ingest(
+                    self.index.client,
+                    self.embedder,
+                    [uploads, *roots_given],
+                    weights=self.index.weights,
+                    choose=versions.choose,
+                    **kwargs,
+                )
+                report.failed = [_shown_failure(f, uploads) for f in report.failed]
+                report.changes = documents.record_ingest(
+                    [
+                        _loaded_source(loaded, uploads)
+                        for loaded in report.loaded
+                        if loaded.path not in versions.left_out
+                    ],
+                    [*report.changes, *versions.upcoming_changes()],
+                    failed=_failed_names(report, [uploads, *roots_given]),
+                    upcoming=versions.upcoming,
+                )
         return report
 
     def batch_questions(self, *, window: float, max_batch: int) -> BatchingEmbedder:
@@ -99,12 +146,125 @@ class Engine:
         self.index.embedder = batching
         return batching
 
+    def today(self) -> str:
+        """Today in the organisation's time zone, as effective dates are written."""
+        return self.clock().astimezone(self.settings.zone).date().isoformat()
+
+    def switch_due(self) -> IngestReport | None:
+        """Ingest if a stored version's effective date has come, so that it takes over
+        without an admin re-ingesting. Any process may call this; the ingest lock lets one
+        through and the others find nothing due afterwards."""
+        store = open_store(self.settings)
+        try:
+            due = DocumentStore(store).due(self.today())
+        finally:
+            store.close()
+        if not due:
+            return None
+        log.info("effective date reached for %s: ingesting", ", ".join(due))
+        try:
+            return self.ingest(trigger="effective date")
+        except IngestRunning:
+            return None
+
     def ensure_ingested(self) -> IngestReport | None:
         """Ingest the configured sources if the index is empty (first start)."""
         if not self.index.is_empty:
             return None
         log.info("index is empty: ingesting %s", ", ".join(map(str, self.settings.sources)))
         return self.ingest(trigger="first start")
+
+
+class _InForce:
+    """Chooses, for each file an ingest reads, the version in force today: nothing for a
+    document an admin disabled or removed; else the file itself,
+    or (when its ``effective`` date is still to come) the newest stored version in force,
+    which stays in the index until that date; nothing if no version is in force yet."""
+
+    def __init__(self, documents: DocumentStore, today: str, hidden: set[str]) -> None:
+        self.documents = documents
+        self.today = today
+        self.hidden = hidden
+        self.left_out: set[str] = set()
+        self.upcoming: dict[str, str] = {}
+        self._pairs: dict[str, tuple[Document | None, Document]] = {}
+
+    def choose(self, loaded: LoadedFile) -> Document | None:
+        if loaded.path in self.hidden:  # disabled or removed by an admin: history kept
+            self.left_out.add(loaded.path)
+            return None
+        effective = effective_date(loaded.document.effective)
+        if effective is None or effective <= self.today:
+            return loaded.document
+        data = (loaded.root / loaded.path).read_bytes()
+        current_bytes = self.documents.in_force(
+            loaded.path, self.today, other_than=content_hash(data)
+        )
+        current = _parse(loaded.path, current_bytes) if current_bytes is not None else None
+        self.upcoming[loaded.path] = effective
+        self._pairs[loaded.path] = (current, loaded.document)
+        return current
+
+    def upcoming_changes(self) -> list[SectionChange]:
+        """The sections each upcoming version adds, changes or removes against the version
+        in force (recorded only when that upcoming version is new to the store)."""
+        changes = []
+        for name, (current, upcoming) in self._pairs.items():
+            before = [
+                StoredSection(c.id, name, c.document, c.section, c.version, c.text)
+                for c in (chunk_document(current) if current is not None else [])
+            ]
+            after = [(chunk, name) for chunk in chunk_document(upcoming)]
+            changes.extend(section_changes(before, after))
+        return changes
+
+
+def _parse(name: str, data: bytes) -> Document | None:
+    with tempfile.TemporaryDirectory(prefix="policybot-version-") as folder:
+        path = Path(folder) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        try:
+            return load_document(path, Path(folder))
+        except DocumentError:
+            log.warning("the stored version in force of %s cannot be read", name)
+            return None
+
+
+def _loaded_source(loaded: LoadedFile, uploads: Path) -> LoadedSource:
+    document = loaded.document
+    return LoadedSource(
+        name=loaded.path,
+        data=(loaded.root / loaded.path).read_bytes(),
+        title=document.title,
+        declared=document.version,
+        effective=document.effective,
+        origin=UPLOAD if loaded.root == uploads else FOLDER,
+    )
+
+
+def _shown_failure(failure: FileFailure, uploads: Path) -> FileFailure:
+    """An uploaded file's failure names the upload, not the temporary folder it was read from."""
+    path = Path(failure.path)
+    if path.is_relative_to(uploads):
+        return FileFailure(
+            path=f"{path.relative_to(uploads).as_posix()} (uploaded)", error=failure.error
+        )
+    return failure
+
+
+def _failed_names(report: IngestReport, roots: list[Path]) -> set[str]:
+    """Store names of the files that failed to load (their old sections stay indexed)."""
+    names = set()
+    for failure in report.failed:
+        if failure.path.endswith(" (uploaded)"):
+            names.add(failure.path.removesuffix(" (uploaded)"))
+            continue
+        path = Path(failure.path)
+        for root in roots:
+            if path.is_relative_to(root):
+                names.add(path.relative_to(root).as_posix())
+    return names
 
 
 def build_composer(settings: Settings) -> Composer | None:

@@ -395,3 +395,73 @@ console_account_events = sa.Table(
     sa.Column("action", sa.String(32), nullable=False),
     sa.Column("detail", sa.String(255)),
 )
+
+
+class PolicyDocumentRow(Base):
+    """A policy document by name (its path below a source folder, or the uploaded file name).
+
+    ``origin`` is ``folder`` (read from a configured source folder) or ``upload`` (its bytes
+    live in ``document_versions``). ``state``: draft (uploaded, not yet published),
+    published, disabled or removed (both leave the index at the next ingest, history kept).
+    ``indexed`` says whether the last ingest put its sections in the index.
+    """
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    title: Mapped[str | None] = mapped_column(sa.String(500))
+    origin: Mapped[str] = mapped_column(sa.String(16))
+    state: Mapped[str] = mapped_column(sa.String(16))
+    indexed: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # The effective date of a stored version not yet in force (the index holds the one in
+    # force); the first ingest on or after it switches to the new version.
+    upcoming: Mapped[str | None] = mapped_column(sa.String(10))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DocumentVersionRow(Base):
+    """One version of a document: its bytes, their hash, and when it applies.
+
+    ``number`` is assigned by the store (1, 2, ... per document); ``declared`` is the
+    ``version`` of its front matter, if any. ``effective`` is the front matter's date, else
+    the day it was ingested. ``ingested_at`` stays empty until an ingest has read it.
+    """
+
+    __tablename__ = "document_versions"
+    __table_args__ = (sa.UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(sa.Integer)
+    declared: Mapped[str | None] = mapped_column(sa.String(64))
+    effective: Mapped[str | None] = mapped_column(sa.String(10))
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by: Mapped[str | None] = mapped_column(sa.String(255))
+    # An upload awaiting the admin's confirmation: not read by any ingest until published.
+    draft: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime]
+    ingested_at: Mapped[datetime | None]
+
+
+class SectionChangeRow(Base):
+    """A section added, changed or removed by one ingest, with its old and new text."""
+
+    __tablename__ = "section_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ingest_id: Mapped[str] = mapped_column(sa.String(32), index=True)
+    document: Mapped[str] = mapped_column(sa.String(255), index=True)
+    title: Mapped[str] = mapped_column(sa.String(500))
+    section: Mapped[str] = mapped_column(sa.Text)
+    change: Mapped[str] = mapped_column(sa.String(16))
+    old_text: Mapped[str | None] = mapped_column(sa.Text)
+    new_text: Mapped[str | None] = mapped_column(sa.Text)
+    old_version: Mapped[str | None] = mapped_column(sa.String(64))
+    new_version: Mapped[str | None] = mapped_column(sa.String(64))
+    effective: Mapped[str | None] = mapped_column(sa.String(10))
+    recorded_at: Mapped[datetime] = mapped_column(index=True)

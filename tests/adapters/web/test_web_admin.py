@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from adapters.web.accounts import Role
+from bot.store.documents import DocumentStore
 
 OTTER_SECTION = (
     "\n### 2.4 Otter.ai for meeting transcripts\n\n"
@@ -64,11 +65,24 @@ async def test_uploading_an_edited_policy_changes_the_next_answer(admin):
     before = await ask(admin, QUESTION)
     assert "2.4 Otter.ai" not in before
 
+    folder_copy = (admin.sources / "example-genai-policy.md").read_bytes()
     token = await admin.csrf()
     response = await admin.client.post(
         "/console/admin/upload",
         data=upload_form("example-genai-policy.md", edited_policy(admin.sources), token),
         allow_redirects=False,
+    )
+    assert response.status == 303
+    preview = response.headers["Location"]
+    assert preview == "/console/admin/documents/example-genai-policy.md/preview"
+    # A draft: shown for checking, answering nobody yet.
+    page = await (await admin.client.get(preview)).text()
+    assert "Harbourview Trading Limited" in page and "2.2" in page
+    assert "2.4 Otter.ai for meeting transcripts" in page
+    assert "2.4 Otter.ai" not in await ask(admin, QUESTION)
+
+    response = await admin.post(
+        "/console/admin/documents/example-genai-policy.md/publish", allow_redirects=False
     )
     assert response.status == 303
     location = response.headers["Location"]
@@ -80,15 +94,72 @@ async def test_uploading_an_edited_policy_changes_the_next_answer(admin):
     # guidance documents are untouched.
     assert chunks["added"] == 1 and chunks["removed"] == 0
     assert chunks["updated"] > 40 and chunks["unchanged"] > 40
+    # Recorded as one added section, the versions on either side named.
+    [change] = job["report"]["changes"]
+    assert change["change"] == "added" and change["section"].endswith(
+        "2.4 Otter.ai for meeting transcripts"
+    )
+    assert (change["old_version"], change["new_version"]) == ("2.1", "2.2")
+    # Kept in the shared database, not written into a source folder.
+    assert (admin.sources / "example-genai-policy.md").read_bytes() == folder_copy
+    [version] = DocumentStore(admin.console.services.store).versions("example-genai-policy.md")
+    assert version.uploaded_by == "ada" and version.ingested_at is not None
+    assert version.declared == "2.2"
 
     after = await ask(admin, QUESTION)
     assert "2.4 Otter.ai for meeting transcripts" in after
     assert "approved for transcribing internal meetings" in after
 
     page = await (await admin.client.get("/console/admin")).text()
-    row = re.search(r"<tr>\s*<td>Harbourview.*?</tr>", page, re.S).group(0)
+    row = re.search(r"<tr>\s*<td><a [^>]*>Harbourview.*?</tr>", page, re.S).group(0)
     assert '<td class="nowrap">2.2</td>' in row and '<td class="nowrap">2025-10-01</td>' in row
-    assert "(upload by ada)" in page
+    assert "(publish by ada)" in page
+
+    history = await (
+        await admin.client.get("/console/admin/documents/example-genai-policy.md")
+    ).text()
+    assert "Version history" in history and "by ada" in history
+    assert "{+Otter.ai is approved for transcribing" in history.replace("&#43;", "+")
+
+
+async def test_a_file_with_no_front_matter_is_previewed_with_warnings_and_can_be_discarded(admin):
+    token = await admin.csrf()
+    menu = b"Team lunch menu for Friday.\n\nNoodles, rice and soup.\n"
+    response = await admin.client.post(
+        "/console/admin/upload",
+        data=upload_form("lunch-menu.txt", menu, token),
+        allow_redirects=False,
+    )
+    page = await (await admin.client.get(response.headers["Location"])).text()
+    for warning in ("No title in the file", "No version", "No effective date", "No kind"):
+        assert warning in page
+    assert "Noodles" not in await ask(admin, "What is on the lunch menu on Friday?")
+
+    response = await admin.post(
+        "/console/admin/documents/lunch-menu.txt/discard", allow_redirects=False
+    )
+    assert response.status == 303
+    assert DocumentStore(admin.console.services.store).documents() == []
+
+
+async def test_a_disabled_document_leaves_the_index_with_its_history_kept(admin):
+    # A source folder's file the store has not recorded yet (the index was built elsewhere).
+    page = await (await admin.client.get("/console/admin/documents/example-genai-policy.md")).text()
+    assert "Version history" in page and "Disable" in page
+    response = await admin.post(
+        "/console/admin/documents/example-genai-policy.md/state",
+        {"state": "disabled"},
+        allow_redirects=False,
+    )
+    job = await wait_for_job(admin, response.headers["Location"])
+    assert job["state"] == "done" and job["report"]["chunks"]["removed"] > 40
+    removed = {c["change"] for c in job["report"]["changes"]}
+    assert removed == {"removed"}
+    assert "Harbourview" not in await ask(admin, QUESTION)
+    history = await (
+        await admin.client.get("/console/admin/documents/example-genai-policy.md")
+    ).text()
+    assert "state <strong>disabled</strong>" in history and "not in the index" in history
 
 
 async def test_the_job_page_shows_progress_and_the_report(admin):
@@ -122,6 +193,7 @@ async def test_a_bad_upload_is_refused_and_nothing_is_written(admin, name, data,
     assert response.status == 400
     assert message in await response.text()
     assert sorted(p.name for p in admin.sources.rglob("*")) == before
+    assert DocumentStore(admin.console.services.store).documents() == []
 
 
 async def test_the_chart_is_svg_and_counts_questions(admin):

@@ -180,7 +180,9 @@ def test_an_admin_uploads_an_edited_policy_and_the_answer_changes(page, live, tm
     edited = tmp_path / "example-genai-policy.md"
     edited.write_bytes(edited_policy(live.sources))
     page.get_by_label(re.compile("Upload a new or updated policy file")).set_input_files(edited)
-    page.get_by_role("button", name="Upload and ingest").click()
+    page.get_by_role("button", name="Upload and preview").click()
+    page.wait_for_url(re.compile(r".*/console/admin/documents/example-genai-policy.md/preview$"))
+    page.get_by_role("button", name="Publish and ingest").click()
     page.wait_for_url(re.compile(r".*/console/admin/ingest/\d+$"))
     page.locator(".job-state", has_text="Finished").wait_for(timeout=60_000)
     assert int(page.locator('td[data-key="added"]').inner_text()) == 1

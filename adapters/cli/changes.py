@@ -1,0 +1,97 @@
+"""``policybot changes``: the sections each ingest added, changed or removed.
+
+Read from the database's document store, where every ingest records them once (whichever
+process ran it). ``--json`` prints one object per changed section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+from bot.answering.stale import StaleAnswer, stale_answers
+from bot.errors import ConfigurationError
+from bot.settings import Settings
+from bot.store import open_store
+from bot.store.documents import DocumentStore
+from knowledge.changes import SectionChange, word_diff
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "changes", help="sections the ingests added, changed or removed, with a word diff"
+    )
+    parser.add_argument(
+        "--since",
+        metavar="DATE|VERSION",
+        help="only changes on or after a date (YYYY-MM-DD), or after the ingest of a version",
+    )
+    parser.add_argument(
+        "--document", metavar="D", help="only documents whose file name or title contains D"
+    )
+    parser.add_argument(
+        "--stale",
+        action="store_true",
+        help="answers already given that cited a section changed or removed since",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace, settings: Settings) -> int:
+    if args.since and re.match(r"^\d{4}-", args.since) and not _valid_date(args.since):
+        raise ConfigurationError(f"--since {args.since!r} is not a YYYY-MM-DD date")
+    store = open_store(settings)
+    try:
+        if args.stale:
+            return _print_stale(stale_answers(store), as_json=args.json)
+        changes = DocumentStore(store).changes(since=args.since, document=args.document)
+    finally:
+        store.close()
+    if args.json:
+        for change in changes:
+            print(json.dumps(change.as_json(), ensure_ascii=False))
+        return 0
+    if not changes:
+        print("No recorded changes" + (f" since {args.since}" if args.since else "") + ".")
+        return 0
+    for change in changes:
+        print(render(change))
+    return 0
+
+
+def _print_stale(stale: list[StaleAnswer], *, as_json: bool) -> int:
+    if as_json:
+        for item in stale:
+            print(json.dumps(item.as_json(), ensure_ascii=False))
+        return 0
+    if not stale:
+        print("No answers went stale: none cited a section changed since.")
+    for item in stale:
+        print(
+            f"{item.asked_at:%Y-%m-%d %H:%M} {item.platform}: {item.question!r}\n"
+            f"         cited {item.document} › {item.section}, {item.change} on "
+            f"{item.changed_at:%Y-%m-%d} ({item.old_version or '—'} → {item.new_version or '—'})"
+            f"\n         {word_diff(item.old_text or '', item.new_text or '')}"
+        )
+    return 0
+
+
+def render(change: SectionChange) -> str:
+    versions = f"{change.old_version or '—'} → {change.new_version or '—'}"
+    head = (
+        f"{change.change.upper():<8} {change.document} › {change.section or change.document}"
+        f"  [{versions}; effective {change.effective}; recorded {change.recorded_at}]"
+    )
+    return f"{head}\n         {change.diff}"
+
+
+def _valid_date(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
