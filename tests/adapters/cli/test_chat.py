@@ -126,3 +126,33 @@ def test_policybot_chat_reads_stdin_without_migration_log_lines(
     assert "  • Can I use ChatGPT for work?" in out
     assert "You're welcome." in out and "couldn't find" not in out
     assert not [r for r in caplog.records if r.name.startswith("alembic")]
+
+
+def test_a_question_typed_mid_report_without_a_question_mark_is_answered(
+    cli_settings: Settings,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    typed = [
+        "I pasted our client list into DeepSeek by mistake",
+        "is copilot ok for writing code",
+        "About 200 client names",
+        "",
+        "",
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(typed) + "\n"))
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    try:
+        code = main(["chat", "--index", str(engine.settings.resolved_index_dir)])
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    out = capsys.readouterr().out
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "Back to your incident report: Was personal data" in flat
+    # The question was answered, not stored: the next answer fills "data involved" and
+    # the report moves to step 4, not 5.
+    assert "[Reporting an AI incident · step 4 of 7]" in out
+    assert "step 5 of 7" not in out
