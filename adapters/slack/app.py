@@ -141,7 +141,12 @@ def build_app(
         client=client,
         authorize=authorize,
         claims=claims or store_claims(context.assistant.store, ack_executor),
-        notifier=SlackNotifier(client, settings.support_channel, cards=context.assistant.store),
+        notifier=SlackNotifier(
+            client,
+            settings.support_channel,
+            cards=context.assistant.store,
+            zone=context.settings.zone,
+        ),
         ack_executor=ack_executor,
     )
     context.assistant.notifiers.register(
@@ -153,4 +158,5 @@ def build_app(
     commands.register(bolt, runtime)
     interactions.register(bolt, runtime)
     interactions.register_reply(bolt, runtime)
+    interactions.register_assignment(bolt, runtime)
     return runtime
