@@ -46,6 +46,7 @@ def _reply_data(reply: Reply) -> dict[str, Any]:
         "reference": reply.reference,
         "progress": reply.progress,
         "starters": list(reply.starters),
+        "language": reply.language,
     }
 
 
@@ -61,6 +62,7 @@ def _reply_of(data: dict[str, Any]) -> Reply:
         reference=data.get("reference"),
         progress=data.get("progress"),
         starters=tuple(data.get("starters", [])),
+        language=str(data.get("language") or "en"),
     )
 
 

@@ -29,7 +29,7 @@ from bot.handoff.incident import (
     Draft,
 )
 from bot.handoff.records import utc_now
-from bot.intents import Route, classify
+from bot.intents import Route, classify, is_question
 from bot.models import Action, Message, Reply
 
 # A draft untouched for this long is offered back ("continue or discard?") rather than
@@ -60,11 +60,12 @@ File = Callable[[Message, Draft], Awaitable[Reply]]
 
 
 def is_aside(text: str) -> bool:
-    """A message that is clearly not an answer to a report's question: a question of its own
-    ("is Copilot ok for writing code?", "does it matter that it was my personal account?"),
-    a greeting or thanks, or one of the assistant's commands."""
+    """A message that is clearly not an answer to a report's question: a question of its own,
+    with or without its question mark ("is Copilot ok for writing code", "does it matter
+    that it was my personal account?", "可唔可以用ChatGPT"), a greeting or thanks, or one of
+    the assistant's commands."""
     stripped = text.strip()
-    return stripped.endswith(("?", "？")) or classify(stripped).route in _ASIDE_ROUTES
+    return is_question(stripped) or classify(stripped).route in _ASIDE_ROUTES
 
 
 def field_named(which: str) -> str | None:
@@ -139,7 +140,9 @@ class IncidentDialogue:
         if len(text) > self.max_chars:
             return self._asking(draft, lead=replies.too_long(len(text), self.max_chars))
         if is_aside(text) or _SEND.match(text) or _CONTINUE.match(text):
-            return self._back_to_report(await self.aside(message), draft)
+            asking = self._asking(draft)
+            again = f"{replies.BACK_TO_REPORT} {asking.text}"
+            return _then(await self.aside(message), asking, text=again)
         draft = draft.answer(text)
         await self._save(key, draft)
         if draft.reviewing:
@@ -160,14 +163,7 @@ class IncidentDialogue:
             await self._save(key, draft)
         if not text:
             return self._offer(draft)
-        handled = await self.aside(message)
-        offer = self._offer(draft)
-        return replace(
-            handled,
-            text=f"{handled.text}\n\n{offer.text}",
-            progress=offer.progress,
-            actions=_without_report(handled.actions) + offer.actions,
-        )
+        return _then(await self.aside(message), self._offer(draft))
 
     async def _review_step(
         self, message: Message, key: ConversationKey, draft: Draft, text: str
@@ -185,13 +181,8 @@ class IncidentDialogue:
             await self._save(key, draft)
             return self._asking(draft)
         if text and is_aside(text):
-            handled = await self.aside(message)
-            review = self._review(draft)
-            return replace(
-                handled,
-                text=f"{handled.text}\n\n{replies.REVIEW_REMINDER}",
-                progress=review.progress,
-                actions=_without_report(handled.actions) + review.actions,
+            return _then(
+                await self.aside(message), self._review(draft), text=replies.REVIEW_REMINDER
             )
         return self._review(draft, lead=replies.NOT_CAUGHT_REVIEW)
 
@@ -229,17 +220,19 @@ class IncidentDialogue:
             actions=(Action.CONTINUE_REPORT, Action.DISCARD_REPORT),
         )
 
-    def _back_to_report(self, handled: Reply, draft: Draft) -> Reply:
-        asking = self._asking(draft)
-        return replace(
-            handled,
-            text=f"{handled.text}\n\n{replies.BACK_TO_REPORT} {asking.text}",
-            progress=asking.progress,
-            actions=_without_report(handled.actions) + asking.actions,
-        )
-
     async def _save(self, key: ConversationKey, draft: Draft) -> None:
         await asyncio.to_thread(self.conversations.save, key, draft)
+
+
+def _then(handled: Reply, step: Reply, *, text: str | None = None) -> Reply:
+    """A message handled as an aside, followed by the report's step again (its question,
+    the review reminder or the offer), so every aside ends where the report stands."""
+    return replace(
+        handled,
+        text=f"{handled.text}\n\n{step.text if text is None else text}",
+        progress=step.progress,
+        actions=_without_report(handled.actions) + step.actions,
+    )
 
 
 def _without_report(actions: tuple[Action, ...]) -> tuple[Action, ...]:

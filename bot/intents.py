@@ -114,6 +114,52 @@ _PERMISSION = re.compile(
     re.I,
 )
 
+# A question typed without its question mark. English: a question word followed by an
+# auxiliary ("what is the PCPD", "how do I ..."), or an auxiliary followed by its subject
+# ("is copilot ok for writing code", "can I use ..."). Field answers rarely start so:
+# "when I got back", "yes, names and emails", "did it at 3pm" (a past auxiliary needs a
+# subject word after it).
+_AUX = (
+    r"(?:is|are|am|isn't|aren't|can|can't|could|may|might|should|shall|will|won't|would"
+    r"|do|does|don't|doesn't|must|need|has|have)"
+)
+_PAST_AUX = r"(?:did|didn't|was|were|wasn't|weren't|had)"
+_PRONOUN = (
+    r"(?:i|you|we|they|he|she|it|this|that|these|those|there|my|our|your|their|the|a|an|any"
+    r"|anyone|someone|staff|employees|interns|contractors)"
+)
+# Any other word may be the subject ("is copilot ok") after the commonest auxiliaries, but
+# not a word that continues a statement ("should be contained", "is contained now").
+_NOT_SUBJECT = r"(?:not|be|been|being|never|probably|already|just|also|still|\w+ed)\b"
+_BARE_QUESTION = re.compile(
+    rf"^(?:(?:what|how|when|where|which|who|whom|whose|why)(?:'s|\s+(?:{_AUX}|{_PAST_AUX})\b)"
+    rf"|{_AUX}\s+{_PRONOUN}\s+\S"
+    rf"|(?:is|are|can|could|may|do|does)\s+(?!{_NOT_SUBJECT})[a-z][\w.+-]*\s+\S"
+    r"|(?:did|didn't|was|were|wasn't|weren't|had)\s+(?:i|you|we|they|he|she|this|that|there"
+    r"|my|our|the)\s+\S"
+    r"|(?:is|are|was) (?:it|this|that|there) (?:ok|okay|fine|allowed|safe|true)\b)",
+    re.I,
+)
+# Chinese and Cantonese: a final particle (嗎/呢/未/咩/吖嘛), an A-not-A verb (可唔可以,
+# 係咪, 有冇, 可不可以, 是不是), or a question word (點樣, 邊個, 幾時, 點解, 什麼, 如何).
+_ZH_QUESTION = re.compile(
+    r"(?:.[嗎吗呢咩未][\s。.!！~～]*$)"
+    r"|(?:可唔可以|可不可以|可否|能否|能不能|係咪|係唔係|是不是|是否|有冇|有沒有|有没有|會唔會|會不會"
+    r"|会不会|使唔使|需唔需要|需不需要|要唔要|得唔得|啱唔啱|應唔應該|應不應該|点样|點樣|點解|点解"
+    r"|點算|边个|邊個|邊度|邊啲|幾時|几时|乜嘢|咩嘢|甚麼|什麼|什么|為什麼|为什么|如何|怎樣|怎么|怎麼)"
+)
+
+
+def is_question(text: str) -> bool:
+    """Whether a message reads as a question even without a question mark: "is copilot ok
+    for writing code", "what is the PCPD", "可唔可以用ChatGPT". Short field answers
+    ("yesterday", "about 200 names", "when I got back") are not."""
+    stripped = text.strip()
+    if stripped.endswith(("?", "？")):
+        return True
+    return bool(_BARE_QUESTION.match(stripped) or _ZH_QUESTION.search(stripped))
+
+
 TOOLS = {
     "chatgpt": "ChatGPT", "chat gpt": "ChatGPT", "openai": "ChatGPT", "gpt-4": "ChatGPT",
     "github copilot": "GitHub Copilot", "microsoft copilot": "Microsoft Copilot",

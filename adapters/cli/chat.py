@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from bot.assembly import build_assistant
 from bot.handoff.ports import Notifier, Reporter
+from bot.labels import ENGLISH, labels_for
 from bot.models import COMMANDS, Action, Message, Reply
 
 PLATFORM = "cli"
@@ -80,10 +81,26 @@ def format_reply(reply: Reply) -> str:
         for c in reply.citations:
             version = f", version {c.version}" if c.version else ""
             lines.append(wrap(f"[{c.n}] {c.document} › {c.section}{version} ({c.source})"))
-    hints = [ACTION_HINTS[a] for a in reply.actions if a in ACTION_HINTS]
-    hints += [f'"{COMMANDS[a][1]}"' for a in reply.actions if a in COMMANDS]
+    labels = labels_for(reply.language)
+    named = {
+        Action.FEEDBACK: f"{labels.helpful}／{labels.not_helpful}",
+        Action.REPORT_INCIDENT: labels.report_incident,
+        Action.ASK_PERSON: labels.ask_person,
+    }
+    # The words to type stay English (they are the commands); in another language each is
+    # followed by what it does.
+    hints = [
+        ACTION_HINTS[a] + ("" if labels is ENGLISH else f"（{named[a]}）")
+        for a in reply.actions
+        if a in ACTION_HINTS
+    ]
+    hints += [
+        f'"{COMMANDS[a][1]}"' + ("" if labels is ENGLISH else f"（{labels.step(a)}）")
+        for a in reply.actions
+        if a in COMMANDS
+    ]
     if hints:
-        lines.append(f"(say {', '.join(hints)})")
+        lines.append(f"({labels.say} {', '.join(hints)})")
     return "\n".join(lines)
 
 

@@ -143,7 +143,10 @@ def build_app(
         authorize=authorize,
         claims=claims or store_claims(context.assistant.store, ack_executor),
         notifier=SlackNotifier(
-            client, settings.support_channel, cards=CardMemory(context.assistant.store, PLATFORM)
+            client,
+            settings.support_channel,
+            cards=CardMemory(context.assistant.store, PLATFORM),
+            zone=context.settings.zone,
         ),
         ack_executor=ack_executor,
     )
@@ -156,4 +159,5 @@ def build_app(
     commands.register(bolt, runtime)
     interactions.register(bolt, runtime)
     interactions.register_reply(bolt, runtime)
+    interactions.register_assignment(bolt, runtime)
     return runtime

@@ -7,6 +7,8 @@ it is the redacted text, never what the employee typed.
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
+
 from adapters.slack.render import Block, button, context, escape, section
 from bot.handoff.cards import CardAction, TicketCard, ticket_card
 from bot.handoff.tickets import Ticket, TicketState
@@ -15,16 +17,21 @@ from bot.limits import truncate
 CLAIM = "policybot_ticket_claim"
 RESOLVE = "policybot_ticket_resolve"
 REPLY = "policybot_ticket_reply"
+REASSIGN = "policybot_ticket_reassign"
+UNASSIGN = "policybot_ticket_unassign"
 
 STATE_ICONS = {
     TicketState.OPEN: ":large_orange_circle:",
     TicketState.CLAIMED: ":large_blue_circle:",
     TicketState.RESOLVED: ":white_check_mark:",
 }
-# The card's buttons; a state's other actions (reopen) live in the web console.
+# The card's buttons, for the actions the core's card allows in the ticket's state; reopen
+# lives in the web console.
 BUTTONS = {
     CardAction.CLAIM: ("Claim", CLAIM, "primary"),
     CardAction.REPLY: ("Reply to reporter", REPLY, None),
+    CardAction.REASSIGN: ("Reassign", REASSIGN, None),
+    CardAction.UNASSIGN: ("Unassign", UNASSIGN, None),
     CardAction.RESOLVE: ("Resolve", RESOLVE, None),
 }
 MAX_FIELD_CHARS = 600
@@ -38,8 +45,15 @@ def reporter_label(card: TicketCard) -> str:
     return f"{name} on {escape(reporter.platform)}"
 
 
-def ticket_blocks(ticket: Ticket) -> list[Block]:
-    """The card: reference, kind, state, severity, who reported, the details, the buttons."""
+def local_time(moment: datetime, zone: tzinfo | None) -> str:
+    """A moment in the organisation's time zone (``POLICYBOT_TIMEZONE``), zone named."""
+    local = moment.astimezone(zone) if zone is not None else moment
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or 'UTC'}"
+
+
+def ticket_blocks(ticket: Ticket, *, zone: tzinfo | None = None) -> list[Block]:
+    """The card: reference, kind, state, severity, who reported, the details, the buttons.
+    Times are shown in ``zone`` (the organisation's), UTC when none is given."""
     card = ticket_card(ticket)
     header = (
         f"*{card.reference}* · {card.kind_title} · severity {card.severity} · "
@@ -56,7 +70,7 @@ def ticket_blocks(ticket: Ticket) -> list[Block]:
         blocks.append(section(truncate("\n".join(lines), 2900), block_id="ticket_details"))
     status = [f"Reported by {reporter_label(card)}"]
     if card.claim_by:
-        due = card.claim_by.strftime("%Y-%m-%d %H:%M UTC")
+        due = local_time(card.claim_by, zone)
         status.append(f"{':warning: overdue, ' if card.overdue else ''}claim by {due}")
     if card.assignee:
         status.append(f"claimed by {escape(card.assignee)}")

@@ -1,4 +1,5 @@
-"""Buttons and modals: feedback, "Report an AI incident", "Ask a person", Claim and Resolve.
+"""Buttons and modals: feedback, "Report an AI incident", "Ask a person", and the ticket
+card's Claim, Reply, Reassign, Unassign and Resolve.
 
 Every handler acknowledges first. A modal is opened right after the acknowledgement (its
 ``trigger_id`` lives 3 seconds); a submitted modal is checked before the acknowledgement,
@@ -33,7 +34,7 @@ TRIGGER_EXPIRED_TEXT = (
     "Sorry, Slack closed that form before it opened. Please click the button again, "
     "or use /genai-policy report."
 )
-NOT_SUPPORT_CHANNEL_TEXT = "Tickets can only be claimed or resolved in the support channel."
+NOT_SUPPORT_CHANNEL_TEXT = "Tickets can only be worked on in the support channel."
 
 
 def clicked_message(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -112,6 +113,21 @@ async def direct_message(client: AsyncWebClient, user_id: str, reply: Reply) -> 
     )
 
 
+async def open_form(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> bool:
+    """Open a modal; False if Slack refused (mostly an expired ``trigger_id``: it lives 3
+    seconds), logged with the form's callback id."""
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+        return True
+    except SlackApiError as exc:
+        log.warning(
+            "slack: could not open a form: %s",
+            web.error_code(exc),
+            extra={"form": view.get("callback_id")},
+        )
+        return False
+
+
 async def open_incident_modal(
     runtime: SlackRuntime, client: AsyncWebClient, trigger_id: str, channel: str | None
 ) -> bool:
@@ -120,12 +136,7 @@ async def open_incident_modal(
     view = modals.incident_modal(
         {"channel": channel or ""}, max_chars=runtime.context.settings.ticket_field_max_chars
     )
-    try:
-        await client.views_open(trigger_id=trigger_id, view=view)
-        return True
-    except SlackApiError as exc:
-        log.warning("slack: could not open the incident form: %s", web.error_code(exc))
-        return False
+    return await open_form(client, trigger_id, view)
 
 
 def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
@@ -252,10 +263,7 @@ def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
             return
         reference = str(action.get("value") or "")
         view = modals.resolve_modal(reference, {"channel": channel or "", "ts": ts or ""})
-        try:
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as exc:
-            log.warning("slack: could not open the resolve form: %s", web.error_code(exc))
+        if not await open_form(client, body["trigger_id"], view):
             await privately(respond, TRIGGER_EXPIRED_TEXT)
 
     @bolt.view(modals.RESOLVE_CALLBACK)
@@ -303,10 +311,7 @@ def register_reply(bolt: AsyncApp, runtime: SlackRuntime) -> None:
             await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
             return
         view = modals.reply_modal(str(action.get("value") or ""), {"channel": channel or ""})
-        try:
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as exc:
-            log.warning("slack: could not open the reply form: %s", web.error_code(exc))
+        if not await open_form(client, body["trigger_id"], view):
             await privately(respond, TRIGGER_EXPIRED_TEXT)
 
     @bolt.view(modals.REPLY_CALLBACK)
@@ -337,6 +342,84 @@ def register_reply(bolt: AsyncApp, runtime: SlackRuntime) -> None:
             )
 
         runtime.work.spawn(send(), name="reply")
+
+
+def register_assignment(bolt: AsyncApp, runtime: SlackRuntime) -> None:
+    """Reassign (a form asking whom to) and Unassign (back to the queue) on a ticket card.
+    The core's card decides when they are offered and the core records both in the audit
+    trail; the card is updated in place through the outbox like any other change."""
+
+    @bolt.action(cards.REASSIGN)
+    async def reassign(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        channel, ts = clicked_message(body)
+        if not in_support_channel(runtime, channel):
+            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
+            return
+        reference = str(action.get("value") or "")
+        view = modals.reassign_modal(reference, {"channel": channel or "", "ts": ts or ""})
+        if not await open_form(client, body["trigger_id"], view):
+            await privately(respond, TRIGGER_EXPIRED_TEXT)
+
+    @bolt.view(modals.REASSIGN_CALLBACK)
+    async def reassign_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        values = modals.submitted_values(view)
+        errors = modals.missing_fields(values, [modals.ASSIGNEE_FIELD])
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        metadata = modals.decode_metadata(view.get("private_metadata"))
+        reference = metadata.get("reference", "")
+        if metadata.get("channel") and metadata.get("ts"):
+            await runtime.notifier.remember_card(reference, metadata["channel"], metadata["ts"])
+        staff = body["user"]["id"]
+
+        async def hand_over() -> None:
+            try:
+                await runtime.assistant.desk.reassign(
+                    reference, staff_name(body), values[modals.ASSIGNEE_FIELD].strip()
+                )
+                outcome = f"{reference}: {CONFIRMATIONS['reassign']}"
+            except HandoffError as exc:
+                outcome = str(exc)
+            await client.chat_postEphemeral(
+                channel=runtime.settings.support_channel or staff,
+                user=staff,
+                text=render.escape(outcome),
+            )
+
+        runtime.work.spawn(hand_over(), name="reassign")
+
+    @bolt.action(cards.UNASSIGN)
+    async def unassign(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        channel, ts = clicked_message(body)
+        if not in_support_channel(runtime, channel):
+            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
+            return
+        reference = str(action.get("value") or "")
+        if channel and ts:
+            await runtime.notifier.remember_card(reference, channel, ts)
+
+        async def release() -> None:
+            try:
+                await runtime.assistant.desk.unassign(reference, staff_name(body))
+                await privately(respond, f"{reference}: {CONFIRMATIONS['unassign']}")
+            except HandoffError as exc:
+                await privately(respond, str(exc))
+
+        runtime.work.spawn(release(), name="unassign")
 
 
 def in_support_channel(runtime: SlackRuntime, channel: str | None) -> bool:

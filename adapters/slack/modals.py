@@ -19,6 +19,8 @@ INCIDENT_CALLBACK = "policybot_incident"
 RESOLVE_CALLBACK = "policybot_resolve"
 REPLY_CALLBACK = "policybot_reply"
 REPLY_FIELD = "reply"
+REASSIGN_CALLBACK = "policybot_reassign"
+ASSIGNEE_FIELD = "assignee"
 RESOLUTION_FIELD = "resolution"
 # Slack's plain_text_input accepts at most 3000 characters.
 MAX_INPUT_CHARS = 3000
@@ -159,3 +161,24 @@ def decode_metadata(text: str | None) -> dict[str, str]:
     except ValueError:
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def reassign_modal(reference: str, metadata: Mapping[str, str]) -> View:
+    """Asks support staff whom to hand the ticket to (their name as tickets show it)."""
+    return {
+        "type": "modal",
+        "callback_id": REASSIGN_CALLBACK,
+        "title": _text(f"Reassign {reference}"[:24]),
+        "submit": _text("Reassign"),
+        "close": _text("Cancel"),
+        "private_metadata": encode_metadata({**metadata, "reference": reference}),
+        "blocks": [
+            text_input(
+                ASSIGNEE_FIELD,
+                "Assign to",
+                required=True,
+                max_chars=200,
+                hint="Their name as tickets show it, e.g. their Slack handle.",
+            )
+        ],
+    }

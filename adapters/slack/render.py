@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from bot.labels import ENGLISH, Labels, labels_for
 from bot.limits import truncate
 from bot.models import COMMANDS, Action, Citation, Reply, Status
 from bot.replies import ingest_report_lines
@@ -34,9 +35,7 @@ SAY = "policybot_say_"
 FEEDBACK_POSITIVE = "helpful"
 FEEDBACK_NEGATIVE = "not_helpful"
 
-AI_LABEL = (
-    ":sparkles: AI-generated from the sources below. Check them before you rely on this answer."
-)
+AI_LABEL = f":sparkles: {ENGLISH.ai_generated}"
 WORKING_STATUS = "is searching the policies…"
 GREETING = (
     "Hi! Ask me about our generative-AI policy or the PCPD's guidance. "
@@ -141,12 +140,12 @@ def source_line(citation: Citation) -> str:
     return truncate(" · ".join(parts), 500)
 
 
-def sources_block(citations: Sequence[Citation]) -> Block:
-    lines = ["*Sources*", *(source_line(citation) for citation in citations)]
+def sources_block(citations: Sequence[Citation], labels: Labels = ENGLISH) -> Block:
+    lines = [f"*{labels.sources}*", *(source_line(citation) for citation in citations)]
     return section(truncate("\n".join(lines), MAX_SECTION_TEXT), block_id="sources")
 
 
-def feedback_block(value: str = "") -> Block:
+def feedback_block(value: str = "", labels: Labels = ENGLISH) -> Block:
     """Thumbs up/down in a ``context_actions`` block; both values carry ``value`` after a '|'."""
     suffix = f"|{value}" if value else ""
     return {
@@ -157,13 +156,13 @@ def feedback_block(value: str = "") -> Block:
                 "type": "feedback_buttons",
                 "action_id": FEEDBACK,
                 "positive_button": {
-                    "text": {"type": "plain_text", "text": "Helpful"},
-                    "accessibility_label": "Mark this answer as helpful",
+                    "text": {"type": "plain_text", "text": labels.helpful},
+                    "accessibility_label": labels.helpful_hint,
                     "value": truncate(FEEDBACK_POSITIVE + suffix, MAX_BUTTON_VALUE),
                 },
                 "negative_button": {
-                    "text": {"type": "plain_text", "text": "Not helpful"},
-                    "accessibility_label": "Mark this answer as not helpful",
+                    "text": {"type": "plain_text", "text": labels.not_helpful},
+                    "accessibility_label": labels.not_helpful_hint,
                     "value": truncate(FEEDBACK_NEGATIVE + suffix, MAX_BUTTON_VALUE),
                 },
             }
@@ -171,12 +170,15 @@ def feedback_block(value: str = "") -> Block:
     }
 
 
-def action_buttons(actions: Iterable[Action], value: str = "") -> Block | None:
+def action_buttons(
+    actions: Iterable[Action], value: str = "", labels: Labels = ENGLISH
+) -> Block | None:
+    actions = tuple(actions)
     elements = []
     if Action.REPORT_INCIDENT in actions:
-        elements.append(button("Report an AI incident", REPORT_INCIDENT, value))
+        elements.append(button(labels.report_incident, REPORT_INCIDENT, value))
     if Action.ASK_PERSON in actions:
-        elements.append(button("Ask a person", ASK_PERSON, value))
+        elements.append(button(labels.ask_person, ASK_PERSON, value))
     if not elements:
         return None
     return {"type": "actions", "block_id": "answer_actions", "elements": elements}
@@ -185,16 +187,16 @@ def action_buttons(actions: Iterable[Action], value: str = "") -> Block | None:
 def say_buttons(reply: Reply) -> Block | None:
     """The incident conversation's step buttons (Cancel; Send/Edit/Cancel; Continue/
     Discard) and starter questions; each click is answered like the words it carries."""
+    labels = labels_for(reply.language)
     elements = [
         button(
-            label,
+            labels.step(action),
             f"{SAY}{action.value}",
-            words,
+            COMMANDS[action][1],
             style="primary" if action in (Action.SEND_REPORT, Action.CONTINUE_REPORT) else None,
         )
         for action in reply.actions
         if action in COMMANDS
-        for label, words in [COMMANDS[action]]
     ]
     elements += [
         button(truncate(starter, 75), f"{SAY}starter_{i}", starter)
@@ -212,6 +214,7 @@ def reply_blocks(reply: Reply, *, action_value: str = "") -> list[Block]:
     ``action_value`` is opaque text the adapter wants back when a button is clicked (see
     :func:`encode_action_value`).
     """
+    labels = labels_for(reply.language)
     blocks: list[Block] = []
     if reply.progress:
         blocks.append(context(f":memo: *{escape(reply.progress)}*", block_id="progress"))
@@ -222,12 +225,12 @@ def reply_blocks(reply: Reply, *, action_value: str = "") -> list[Block]:
     if reply.notices:
         blocks.append(context("\n".join(escape(notice) for notice in reply.notices)))
     if reply.ai_generated:
-        blocks.append(context(AI_LABEL, block_id="ai_label"))
+        blocks.append(context(f":sparkles: {labels.ai_generated}", block_id="ai_label"))
     if reply.citations:
-        blocks.append(sources_block(reply.citations))
+        blocks.append(sources_block(reply.citations, labels))
     if Action.FEEDBACK in reply.actions:
-        blocks.append(feedback_block(action_value))
-    buttons = action_buttons(reply.actions, action_value)
+        blocks.append(feedback_block(action_value, labels))
+    buttons = action_buttons(reply.actions, action_value, labels)
     if buttons:
         blocks.append(buttons)
     steps = say_buttons(reply)
@@ -240,7 +243,7 @@ def reply_text(reply: Reply) -> str:
     """The message's top-level ``text``: what notifications and screen readers show."""
     text = reply.text
     if reply.status is Status.ANSWERED and reply.ai_generated:
-        text += " (AI-generated; sources in the message)"
+        text += f" ({labels_for(reply.language).ai_generated_short})"
     return truncate(text, MAX_FALLBACK_TEXT)
 
 

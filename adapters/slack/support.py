@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from datetime import tzinfo
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -46,8 +47,10 @@ class SlackNotifier(Notifier):
         *,
         cards: CardMemory | None = None,
         max_cards: int = 10_000,
+        zone: tzinfo | None = None,
     ) -> None:
         self.client = client
+        self.zone = zone
         self.support_channel = support_channel
         self.cards = cards
         self.max_cards = max_cards
@@ -86,7 +89,7 @@ class SlackNotifier(Notifier):
         assert isinstance(ticket, Ticket)
         if self.support_channel is None:
             return
-        blocks = cards.ticket_blocks(ticket)
+        blocks = cards.ticket_blocks(ticket, zone=self.zone)
         text = cards.ticket_text(ticket)
         card = await self.card_of(ticket.reference)
         if card is not None:

@@ -68,7 +68,8 @@ class TeamsNotifier(Notifier):
                 "no Teams support channel: set POLICYBOT_TEAMS_SUPPORT_CONVERSATION or send "
                 "'admin support-channel' in it"
             )
-        card = payloads.card_activity(payloads.ticket_card(ticket_card(ticket)))
+        zone = self.runtime.bot.assistant.zone
+        card = payloads.card_activity(payloads.ticket_card(ticket_card(ticket), zone=zone))
         app_id = self.runtime.settings.app_id
         posted = await self.cards.get(ticket.reference)
         if posted is not None and posted.conversation == reference.conversation.id:

@@ -17,10 +17,12 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from bot import limits
 from bot.handoff.cards import CardAction, TicketCard
+from bot.labels import ENGLISH, Labels, labels_for
 from bot.models import COMMANDS, Action, Citation, Reply
 from bot.replies import ingest_report_lines
 
@@ -107,6 +109,7 @@ def answer_activity(reply: Reply, *, question: str | None = None) -> Payload:
         answer_id=reply.answer_id,
         progress=reply.progress,
         starters=reply.starters,
+        labels=labels_for(reply.language),
     )
     if card is not None:
         activity["attachments"] = [card]
@@ -120,8 +123,10 @@ def actions_card(
     answer_id: str | None = None,
     progress: str | None = None,
     starters: Sequence[str] = (),
+    labels: Labels = ENGLISH,
 ) -> Payload | None:
-    """Buttons for "Report an AI incident" and "Ask a person", the incident conversation's
+    """Buttons for "Report an AI incident" and "Ask a person" (labelled in the question's
+    language; Teams draws its own feedback thumbs), the incident conversation's
     state and step buttons, and starter questions; None if nothing applies.
 
     "Ask a person" carries the stored answer's id (the support team sees the bot's attempt)
@@ -134,12 +139,12 @@ def actions_card(
     if progress:
         body.append({"type": "TextBlock", "text": progress, "weight": "Bolder", "wrap": True})
     if Action.REPORT_INCIDENT in actions:
-        buttons.append(submit_action("Report an AI incident", Action.REPORT_INCIDENT.value))
+        buttons.append(submit_action(labels.report_incident, Action.REPORT_INCIDENT.value))
     if Action.ASK_PERSON in actions:
         data = {"question": question, "answer_id": answer_id}
         data = {k: v for k, v in data.items() if v}
-        buttons.append(submit_action("Ask a person", Action.ASK_PERSON.value, **data))
-    buttons += [say_action(*COMMANDS[a]) for a in actions if a in COMMANDS]
+        buttons.append(submit_action(labels.ask_person, Action.ASK_PERSON.value, **data))
+    buttons += [say_action(labels.step(a), COMMANDS[a][1]) for a in actions if a in COMMANDS]
     buttons += [say_action(truncate(starter, 60), starter) for starter in starters]
     if not (buttons or body):
         return None
@@ -384,11 +389,13 @@ def plain_text(text: str) -> str:
     return _LINK_START.sub("]" + ZERO_WIDTH_SPACE, text)
 
 
-def ticket_card(card: TicketCard) -> Payload:
-    """A ticket card for the support channel, with the buttons the ticket's state allows."""
+def ticket_card(card: TicketCard, *, zone: tzinfo | None = None) -> Payload:
+    """A ticket card for the support channel, with the buttons the ticket's state allows
+    (the core's card decides which); times in ``zone``, the organisation's (UTC if none)."""
     status = card.state_label
     if card.claim_by is not None:
-        due = card.claim_by.strftime("%d %b %H:%M UTC")
+        local = card.claim_by.astimezone(zone) if zone is not None else card.claim_by
+        due = f"{local:%d %b %H:%M} {local.tzname() or 'UTC'}"
         status += f" · {'OVERDUE since' if card.overdue else 'claim by'} {due}"
     status += f" · {plain_text(card.assignee)}" if card.assignee else ""
     facts = [("Severity", card.severity), ("Reported by", plain_text(card.reporter_name))]
@@ -427,6 +434,18 @@ def ticket_card(card: TicketCard) -> Payload:
             }
         )
         actions.append(submit_action("Send reply", "reply", ticket=card.reference))
+    if card.allows(CardAction.REASSIGN):
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": "assignee",
+                "label": "Reassign to (their name as tickets show it)",
+                "maxLength": 200,
+            }
+        )
+        actions.append(submit_action("Reassign", "reassign", ticket=card.reference))
+    if card.allows(CardAction.UNASSIGN):
+        actions.append(submit_action("Unassign", "unassign", ticket=card.reference))
     if card.allows(CardAction.RESOLVE):
         body.append(
             {

@@ -1,5 +1,5 @@
 """Card actions and feedback that reach the hand-off service: incident form, "Ask a person",
-thumbs up/down, and the support channel's Claim / Resolve.
+thumbs up/down, and the support channel's Claim / Reply / Reassign / Unassign / Resolve.
 
 Employees' actions call the assistant's typed methods (``rate_answer``,
 ``submit_incident_form``, ``ask_person``), which return a :class:`bot.models.Reply` like
@@ -100,6 +100,8 @@ class TeamsTickets:
             "claim": self.claim,
             "resolve": self.resolve,
             "reply": self.reply_to_reporter,
+            "reassign": self.reassign,
+            "unassign": self.unassign,
         }.get(submit.name)
         if handler is None:
             return False
@@ -156,6 +158,23 @@ class TeamsTickets:
             lambda ref, actor: self.assistant.desk.resolve(ref, actor, note),
         )
 
+    async def reassign(self, turn_context: TurnContext, submit: payloads.CardSubmit) -> None:
+        """Hand the ticket to the person named on the card (recorded in the audit trail)."""
+        assignee = str(submit.data.get("assignee") or "").strip()
+        if await self._staff_action(
+            turn_context,
+            submit,
+            lambda ref, actor: self.assistant.desk.reassign(ref, actor, assignee),
+        ):
+            await send(turn_context, payloads.text_activity(CONFIRMATIONS["reassign"]))
+
+    async def unassign(self, turn_context: TurnContext, submit: payloads.CardSubmit) -> None:
+        """Put the ticket back in the queue for anyone to claim."""
+        if await self._staff_action(
+            turn_context, submit, lambda ref, actor: self.assistant.desk.unassign(ref, actor)
+        ):
+            await send(turn_context, payloads.text_activity(CONFIRMATIONS["unassign"]))
+
     async def reply_to_reporter(
         self, turn_context: TurnContext, submit: payloads.CardSubmit
     ) -> None:
@@ -174,7 +193,7 @@ class TeamsTickets:
         submit: payloads.CardSubmit,
         act: Callable[[str, str], Awaitable[Ticket]],
     ) -> bool:
-        """Claim, reply or resolve from the card (True if it worked); the desk's delivery
+        """A staff action from the card (True if it worked); the desk's delivery
         then updates the card.
 
         Only from the support channel: whoever can see that channel is support staff.
@@ -182,7 +201,7 @@ class TeamsTickets:
         if not self.support.is_support(turn_context.activity):
             await send(
                 turn_context,
-                payloads.text_activity("Claim and Resolve work only in the support channel."),
+                payloads.text_activity("Ticket actions work only in the support channel."),
             )
             return False
         reference = str(submit.data.get("ticket") or "")

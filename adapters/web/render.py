@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from adapters.web.accounts import Role
 from adapters.web.console import PREFIX, console_of, user_of, visit_of
+from bot.labels import labels_for
 from bot.models import COMMANDS
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
@@ -79,6 +80,7 @@ def make_environment(zone: tzinfo = UTC) -> jinja2.Environment:
         Role=Role,
         zone=zone,
         commands={action.value: words for action, words in COMMANDS.items()},
+        labels_for=labels_for,
     )
     env.filters.update(
         answer_html=answer_html,

@@ -50,7 +50,7 @@ def query_of(request: web.Request) -> TicketQuery:
         sort=sort if sort in SORTS else "newest",
         overdue=params.get("overdue") == "1",
         limit=PAGE_SIZE,
-        cursor=cursor if cursor.isdigit() else None,
+        cursor=cursor[:100] or None,
     )
 
 
@@ -70,7 +70,11 @@ def filters_of(request: web.Request, query: TicketQuery) -> dict[str, str]:
 async def queue_page(request: web.Request) -> web.Response:
     console = console_of(request)
     query = query_of(request)
-    page = await console.desk.list_tickets(query)
+    try:
+        page = await console.desk.list_tickets(query)
+    except InvalidInput:  # a cursor from another sort, or edited by hand: the first page
+        query = replace(query, cursor=None)
+        page = await console.desk.list_tickets(query)
     filters = filters_of(request, query)
     return await render(
         request,

@@ -186,19 +186,21 @@ class SupportQueue(TicketService):
             return ticket_of(row, now)
 
     def list_tickets(self, query: TicketQuery | None = None) -> TicketPage:
-        """One page of the queue, newest first, with the number of matching tickets."""
+        """One page of the queue in the query's order, with the number of matching tickets.
+
+        Every order pages by keyset: ``next_cursor`` holds the last row's sort key (its id
+        alone for newest first, as before), so a page never repeats or skips a ticket when
+        tickets are added meanwhile."""
         query = query or TicketQuery()
         if not 1 <= query.limit <= MAX_PAGE:
             raise InvalidInput({"limit": f"must be between 1 and {MAX_PAGE}"})
-        if query.cursor is not None and not query.cursor.isdigit():
-            raise InvalidInput({"cursor": "use the next_cursor of the previous page"})
         if query.sort not in SORTS:
             raise InvalidInput({"sort": f"use one of {', '.join(SORTS)}"})
         now = self.clock()
         conditions = self._conditions(query, now)
         page = sa.select(TicketRow).where(*conditions)
         if query.cursor is not None:
-            page = page.where(TicketRow.id < int(query.cursor))
+            page = page.where(_after(query.sort, query.cursor))
         with self.store.transaction() as session:
             ordered = page.order_by(*_order(query.sort)).limit(query.limit + 1)
             rows = session.scalars(ordered).all()
@@ -212,8 +214,7 @@ class SupportQueue(TicketService):
         return TicketPage(
             tickets=tickets,
             total=total,
-            # Only the newest-first order pages by id; the others show the first page.
-            next_cursor=str(rows[query.limit - 1].id) if more and query.sort == "newest" else None,
+            next_cursor=_cursor_of(query.sort, rows[query.limit - 1]) if more else None,
         )
 
     def show(self, reference: str) -> TicketDetail:
@@ -347,9 +348,59 @@ def _order(sort: str) -> tuple[sa.ColumnElement[Any], ...]:
     if sort == "due":  # soonest deadline first; tickets without one last
         return (TicketRow.ack_due_at.is_(None), TicketRow.ack_due_at.asc(), TicketRow.id.desc())
     if sort == "severity":
-        rank = sa.case(SEVERITY_RANK, value=TicketRow.severity, else_=len(SEVERITY_RANK))
-        return (rank, TicketRow.id.desc())
+        return (_severity_rank(), TicketRow.id.desc())
     return (TicketRow.id.desc(),)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_BAD_CURSOR = "use the next_cursor of the previous page, with the same sort"
+
+
+def _severity_rank() -> sa.ColumnElement[Any]:
+    return sa.case(SEVERITY_RANK, value=TicketRow.severity, else_=len(SEVERITY_RANK))
+
+
+def _cursor_of(sort: str, row: TicketRow) -> str:
+    """Where the next page starts: the sort key of the page's last row, and its id."""
+    if sort == "oldest":
+        return f"oldest.{row.id}"
+    if sort == "due":
+        due = row.ack_due_at
+        if due is None:
+            return f"due.none.{row.id}"
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+        return f"due.{(due - _EPOCH) // timedelta(microseconds=1)}.{row.id}"
+    if sort == "severity":
+        return f"severity.{SEVERITY_RANK.get(row.severity, len(SEVERITY_RANK))}.{row.id}"
+    return str(row.id)
+
+
+def _after(sort: str, cursor: str) -> sa.ColumnElement[bool]:
+    """The rows that come after the cursor's row in ``sort`` order (see :func:`_order`)."""
+    parts = cursor.split(".")
+    if sort == "newest" and cursor.isdigit():
+        return TicketRow.id < int(cursor)
+    if parts[0] != sort or not parts[-1].isdigit():
+        raise InvalidInput({"cursor": _BAD_CURSOR})
+    last = int(parts[-1])
+    if sort == "oldest" and len(parts) == 2:
+        return TicketRow.id > last
+    if sort == "severity" and len(parts) == 3 and parts[1].isdigit():
+        rank, key = _severity_rank(), int(parts[1])
+        return sa.or_(rank > key, sa.and_(rank == key, TicketRow.id < last))
+    if sort == "due" and len(parts) == 3:
+        due = TicketRow.ack_due_at
+        if parts[1] == "none":  # among the tickets without a deadline, listed last
+            return sa.and_(due.is_(None), TicketRow.id < last)
+        if parts[1].lstrip("-").isdigit():
+            moment = _EPOCH + timedelta(microseconds=int(parts[1]))
+            return sa.or_(
+                due.is_(None),
+                due > moment,
+                sa.and_(due == moment, TicketRow.id < last),
+            )
+    raise InvalidInput({"cursor": _BAD_CURSOR})
 
 
 def _actor(actor: str) -> str:

@@ -130,11 +130,65 @@ async def test_greetings_and_thanks_are_answered_as_such(assistant: Assistant) -
     assert thanks.text.startswith("You're welcome")
 
 
+async def test_a_question_without_its_question_mark_is_answered_then_the_field_asked_again(
+    assistant: Assistant,
+) -> None:
+    await assistant.handle(message("I pasted our client list into DeepSeek by mistake"))
+    for aside_text in (
+        "is copilot ok for writing code",
+        "what is the PCPD",
+        "可唔可以用ChatGPT寫email",
+    ):
+        aside = await assistant.handle(message(aside_text))
+        assert aside.text.endswith(f"Back to your incident report: {question('data_involved')}")
+        assert aside.progress == "Reporting an AI incident · step 3 of 7"
+    # The answers that follow are stored, in their own fields.
+    await assistant.handle(message("About 200 client names"))
+    reply = await assistant.handle(message("when I got back from lunch"))
+    assert reply.text == question("discovered_at")
+    for answer in ("Straight away", "Don't know", "Here"):
+        reply = await assistant.handle(message(answer))
+    assert (
+        "3. Personal data or confidential information involved, and roughly how much: About 200 client names"
+        in reply.text
+    )
+    assert "4. When it happened: when I got back from lunch" in reply.text
+    assert "copilot" not in reply.text.lower() and "PCPD" not in reply.text
+
+
 def test_what_counts_as_not_an_answer() -> None:
     assert is_aside("is Copilot ok for writing code?")
     assert is_aside("hello") and is_aside("my tickets")
     assert not is_aside("About 200 customer names")
     assert not is_aside("Yesterday around 3pm")
+    # Questions typed without a question mark, in English and in Chinese.
+    for asked in (
+        "is copilot ok for writing code",
+        "does it matter that it was my personal account",
+        "can I use ChatGPT",
+        "what's the PCPD",
+        "did I break the rules",
+        "可以用DeepSeek嗎",
+        "係咪要報告私隱專員",
+        "點樣刪除對話紀錄",
+    ):
+        assert is_aside(asked), asked
+    # Answers that start like one are still answers.
+    for answered in (
+        "when I got back from lunch",
+        "did it at 3pm",
+        "Is contained now",
+        "should be contained",
+        "Do not know",
+        "don't know",
+        "have not shared it further",
+        "No",
+        "未",
+        "冇",
+        "我將客戶名單貼咗落ChatGPT",
+        "ChatGPT on my work account",
+    ):
+        assert not is_aside(answered), answered
 
 
 def test_only_the_passages_an_answer_cites_are_listed() -> None:

@@ -13,7 +13,7 @@ from adapters.cli.chat import QUIET_LOGGERS, format_reply, run
 from bot.answering.engine import Engine
 from bot.handoff.lifecycle import SupportQueue
 from bot.handoff.tickets import TicketKind, TicketQuery
-from bot.models import Reply
+from bot.models import Action, Reply
 from bot.settings import Settings
 from bot.store import open_store
 from tests.bot.fakes import FakeEngine
@@ -126,3 +126,51 @@ def test_policybot_chat_reads_stdin_without_migration_log_lines(
     assert "  • Can I use ChatGPT for work?" in out
     assert "You're welcome." in out and "couldn't find" not in out
     assert not [r for r in caplog.records if r.name.startswith("alembic")]
+
+
+def test_a_question_typed_mid_report_without_a_question_mark_is_answered(
+    cli_settings: Settings,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    typed = [
+        "I pasted our client list into DeepSeek by mistake",
+        "is copilot ok for writing code",
+        "About 200 client names",
+        "",
+        "",
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(typed) + "\n"))
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    try:
+        code = main(["chat", "--index", str(engine.settings.resolved_index_dir)])
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    out = capsys.readouterr().out
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "Back to your incident report: Was personal data" in flat
+    # The question was answered, not stored: the next answer fills "data involved" and
+    # the report moves to step 4, not 5.
+    assert "[Reporting an AI incident · step 4 of 7]" in out
+    assert "step 5 of 7" not in out
+
+
+def test_a_reply_to_a_chinese_question_names_its_commands_in_chinese() -> None:
+    actions = (Action.FEEDBACK, Action.REPORT_INCIDENT, Action.ASK_PERSON)
+    chinese = format_reply(Reply(text="答案 [1]", actions=actions, language="zh"))
+    # The words to type stay the commands; what each does is said in Chinese.
+    assert chinese.splitlines()[-1] == (
+        '(可輸入 "helpful" or "not helpful: why"（有幫助／沒有幫助）, '
+        '"report incident"（報告人工智能事故）, "ask a person"（轉交支援人員）)'
+    )
+    english = format_reply(Reply(text="Answer [1]", actions=actions))
+    assert english.splitlines()[-1] == (
+        '(say "helpful" or "not helpful: why", "report incident", "ask a person")'
+    )
+    steps = format_reply(
+        Reply(text="…", actions=(Action.SEND_REPORT, Action.CANCEL_REPORT), language="zh")
+    )
+    assert steps.splitlines()[-1] == '(可輸入 "send"（提交報告）, "cancel"（取消）)'

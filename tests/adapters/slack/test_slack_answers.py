@@ -252,3 +252,39 @@ async def test_a_failing_core_gets_a_short_apology_without_the_error(
     [apology] = await harness.api.wait_for("chat.postMessage")
     assert apology.args["text"] == render.SOMETHING_WENT_WRONG_TEXT
     assert apology.args["thread_ts"] == "1736929812.345679"
+
+
+async def test_a_question_in_chinese_gets_its_buttons_and_labels_in_chinese(
+    harness: SlackHarness,
+) -> None:
+    english = event_payload("dm_message")
+    assert (await harness.event(english)).status == 200
+    [answered_en] = await harness.api.wait_for("chat.postMessage")
+
+    payload = event_payload("dm_message", text="公司核准使用的人工智能工具有哪些？")
+    assert (await harness.event(payload)).status == 200
+    calls = await harness.api.wait_for("chat.postMessage", count=2)
+    blocks = calls[-1].args["blocks"]
+    buttons = [e["text"]["text"] for e in block(blocks, "answer_actions")["elements"]]
+    assert buttons[-1] == "轉交支援人員"
+    feedback = block(blocks, "feedback")["elements"][0]
+    assert feedback["positive_button"]["text"]["text"] == "有幫助"
+    assert feedback["negative_button"]["text"]["text"] == "沒有幫助"
+    assert buttons == ["報告人工智能事故", "轉交支援人員"]
+    assert block(blocks, "sources")["text"]["text"].startswith("*來源*")
+    assert "由人工智能" in block(blocks, "ai_label")["elements"][0]["text"]
+    # The action ids are the same: only the labels changed.
+    english_ids = [
+        e["action_id"] for e in block(answered_en.args["blocks"], "answer_actions")["elements"]
+    ]
+    assert [e["action_id"] for e in block(blocks, "answer_actions")["elements"]] == english_ids[
+        -len(buttons) :
+    ]
+
+    off_topic = event_payload("dm_message", text="今晚睇咩戲好？")
+    assert (await harness.event(off_topic)).status == 200
+    calls = await harness.api.wait_for("chat.postMessage", count=3)
+    refused = calls[-1].args
+    assert refused["text"].startswith("我在公司的生成式人工智能政策")
+    buttons = [e["text"]["text"] for e in block(refused["blocks"], "answer_actions")["elements"]]
+    assert buttons == ["轉交支援人員"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -168,8 +169,17 @@ async def test_a_valid_report_creates_one_incident_posts_it_and_dms_the_referenc
     assert incident.details["tool"] == "ChatGPT free version, my personal account"
     [card] = support_posts(harness)
     assert incident.reference in card.args["text"]
-    assert button_ids(card.args["blocks"]) == [cards.CLAIM, cards.REPLY, cards.RESOLVE]
-    assert "<@U0MEICHAN>" in block(card.args["blocks"], "ticket_status")["elements"][0]["text"]
+    assert button_ids(card.args["blocks"]) == [
+        cards.CLAIM,
+        cards.REPLY,
+        cards.REASSIGN,
+        cards.RESOLVE,
+    ]
+    status = block(card.args["blocks"], "ticket_status")["elements"][0]["text"]
+    assert "<@U0MEICHAN>" in status
+    # The deadline in the organisation's time zone (POLICYBOT_TIMEZONE, Hong Kong here).
+    due = incident.ack_due_at.astimezone(ZoneInfo("Asia/Hong_Kong"))
+    assert f"claim by {due:%Y-%m-%d %H:%M} HKT" in status and "UTC" not in status
     dm = dms_to(harness, "U0MEICHAN")[0]
     assert f"Your report is {incident.reference}" in dm.args["text"]
 
@@ -203,7 +213,12 @@ async def test_claim_updates_the_card_in_place_and_tells_the_reporter(
     assert (update.args["channel"], update.args["ts"]) == (SUPPORT_CHANNEL, card_ts)
     header = block(update.args["blocks"], "ticket_header")["text"]["text"]
     assert "Claimed" in header
-    assert button_ids(update.args["blocks"]) == [cards.REPLY, cards.RESOLVE]
+    assert button_ids(update.args["blocks"]) == [
+        cards.REPLY,
+        cards.REASSIGN,
+        cards.UNASSIGN,
+        cards.RESOLVE,
+    ]
     assert (
         "claimed by ravi.support"
         in block(update.args["blocks"], "ticket_status")["elements"][0]["text"]
@@ -455,3 +470,72 @@ async def test_reply_to_reporter_from_the_card_is_delivered_and_confirmed(
     assert confirmation.args["text"] == f"{incident.reference}: Reply sent to the reporter."
     detail = await harness.context.assistant.desk.show(incident.reference)
     assert ("replied", "Which tool?") in [(e.action, e.detail) for e in detail.events]
+
+
+async def test_reassign_and_unassign_from_the_card_update_it_and_the_audit_trail(
+    harness: SlackHarness,
+) -> None:
+    incident, card_ts = await reported(harness)
+    await harness.interact(ticket_click(cards.REASSIGN, incident.reference, card_ts))
+    [opened] = await harness.api.wait_for("views.open")
+    view = opened.args["view"]
+    assert view["callback_id"] == modals.REASSIGN_CALLBACK
+
+    def submission(name: str) -> dict[str, Any]:
+        payload = fixture("view_submission_incident")
+        payload["user"] = {"id": STAFF, "username": "ravi.support", "name": "ravi.support"}
+        payload["view"].update(
+            id="V0REASSIGN1",
+            callback_id=modals.REASSIGN_CALLBACK,
+            private_metadata=view["private_metadata"],
+            state={
+                "values": {"assignee": {"assignee": {"type": "plain_text_input", "value": name}}}
+            },
+        )
+        return payload
+
+    empty = await harness.interact(submission("  "))
+    assert empty.json() == {
+        "response_action": "errors",
+        "errors": {"assignee": modals.REQUIRED_ERROR},
+    }
+    await harness.interact(submission("anna.support"))
+    await harness.settle()
+    [update] = harness.api.called("chat.update")
+    assert update.args["ts"] == card_ts
+    status = block(update.args["blocks"], "ticket_status")["elements"][0]["text"]
+    assert "claimed by anna.support" in status
+    assert cards.UNASSIGN in button_ids(update.args["blocks"])
+    [confirmation] = harness.api.called("chat.postEphemeral")
+    assert confirmation.args["text"] == f"{incident.reference}: Ticket reassigned."
+
+    release = ticket_click(cards.UNASSIGN, incident.reference, card_ts)
+    release["response_url"] = harness.api.response_url()
+    await harness.interact(release)
+    await harness.settle()
+    updates = harness.api.called("chat.update")
+    assert len(updates) == 2 and updates[-1].args["ts"] == card_ts
+    assert "Open" in block(updates[-1].args["blocks"], "ticket_header")["text"]["text"]
+    assert button_ids(updates[-1].args["blocks"])[0] == cards.CLAIM
+    [said] = harness.api.called("response_url")
+    assert said.args["text"] == f"{incident.reference}: Ticket unassigned: it is back in the queue."
+    trail = (await harness.context.assistant.desk.show(incident.reference)).events
+    assert [(e.actor, e.action, e.detail) for e in trail[-2:]] == [
+        ("ravi.support", "reassigned", "nobody -> anna.support"),
+        ("ravi.support", "unassigned", "anna.support"),
+    ]
+    assert len(support_posts(harness)) == 1
+
+
+async def test_a_form_slack_will_not_open_is_explained_to_whoever_clicked(
+    harness: SlackHarness,
+) -> None:
+    incident, card_ts = await reported(harness)
+    harness.api.fail("views.open", "expired_trigger_id", times=3)
+    for action_id in (cards.RESOLVE, cards.REPLY, cards.REASSIGN):
+        clicked = ticket_click(action_id, incident.reference, card_ts)
+        clicked["response_url"] = harness.api.response_url()
+        await harness.interact(clicked)
+    await harness.settle()
+    said = [c.args["text"] for c in harness.api.called("response_url")]
+    assert said == [interactions.TRIGGER_EXPIRED_TEXT] * 3

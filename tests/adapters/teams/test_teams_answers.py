@@ -51,6 +51,30 @@ async def test_personal_question_gets_typing_then_a_cited_ai_answer(harness: Tea
     assert titles == ["Report an AI incident", "Ask a person"]
 
 
+async def test_a_question_in_chinese_gets_its_card_buttons_in_chinese(harness: TeamsHarness):
+    harness.runtime.bot.typing_delay = 0
+    status, _ = await harness.post(
+        activity("personal_message", text="公司核准使用的人工智能工具有哪些？")
+    )
+    assert status == 201
+    answer = harness.connector.calls[-1]
+    # Teams draws its own feedback thumbs; the card's buttons are ours and say it in Chinese.
+    assert answer.body["channelData"] == {"feedbackLoopEnabled": True}
+    [card] = answer.cards
+    assert [a["title"] for a in card["actions"]] == ["報告人工智能事故", "轉交支援人員"]
+    assert [a["data"][payloads.SUBMIT_KEY] for a in card["actions"]] == [
+        "report_incident",
+        "ask_person",
+    ]
+
+    status, _ = await harness.post(activity("personal_message", text="今晚睇咩戲好？"))
+    assert status == 201
+    refused = harness.connector.calls[-1]
+    assert refused.text.startswith("我在公司的生成式人工智能政策")
+    [card] = refused.cards
+    assert [a["title"] for a in card["actions"]] == ["轉交支援人員"]
+
+
 async def test_channel_mention_is_stripped_before_the_question_is_read(harness: TeamsHarness):
     question = activity("channel_mention")
 

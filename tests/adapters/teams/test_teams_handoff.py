@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -153,7 +155,7 @@ async def test_incident_card_validates_then_files_and_posts_to_support(
     assert receipt.conversation_id == PERSONAL
     [post] = support_posts(desk_harness)
     assert post.activity_id is None, "a new thread in the support channel"
-    assert card_actions(post) == ["Claim", "Send reply", "Resolve"]
+    assert card_actions(post) == ["Claim", "Send reply", "Reassign", "Resolve"]
     assert "ChatGPT" in card_text(post)
 
 
@@ -178,7 +180,7 @@ async def test_claim_and_resolve_update_the_card_and_tell_the_reporter(
 
     claimed = [c for c in connector.updates() if c.activity_id == posted_id]
     assert claimed and "Ada Support" in card_text(claimed[-1])
-    assert card_actions(claimed[-1]) == ["Send reply", "Resolve"]
+    assert card_actions(claimed[-1]) == ["Send reply", "Reassign", "Unassign", "Resolve"]
     told = [
         c for c in connector.sent() if c.conversation_id == PERSONAL and "now handling" in c.text
     ]
@@ -303,3 +305,48 @@ async def test_a_reply_from_the_card_reaches_the_reporter_and_the_audit_trail(
     assert desk_harness.connector.sent()[-1].text == "Reply sent to the reporter."
     detail = await desk_harness.assistant.desk.show(ticket.reference)
     assert ("replied", "Which chatbot was it?") in [(e.action, e.detail) for e in detail.events]
+
+
+async def test_reassign_and_unassign_from_the_card_update_it_and_the_audit_trail(
+    desk_harness: TeamsHarness, store: Store
+):
+    connector = desk_harness.connector
+    await desk_harness.post_and_deliver(
+        activity(
+            "card_submit",
+            value={"policybot": "incident_submit", "what_happened": "Uploaded an HR file"},
+        )
+    )
+    [ticket] = tickets(store)
+    [post] = support_posts(desk_harness)
+    assert card_actions(post) == ["Claim", "Send reply", "Reassign", "Resolve"]
+    # The deadline in the organisation's time zone (Hong Kong by default), not UTC.
+    due = ticket.ack_due_at.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Hong_Kong"))
+    assert f"claim by {due:%d %b %H:%M} HKT" in card_text(post) and "UTC" not in card_text(post)
+
+    await desk_harness.post_and_deliver(
+        staff_action("reassign", ticket.reference, post.returned_id, assignee="Bo Other")
+    )
+    moved = [c for c in connector.updates() if c.activity_id == post.returned_id][-1]
+    assert "Bo Other" in card_text(moved) and "Unassign" in card_actions(moved)
+    assert connector.sent()[-1].text == "Ticket reassigned."
+
+    await desk_harness.post_and_deliver(
+        staff_action("unassign", ticket.reference, post.returned_id)
+    )
+    back = [c for c in connector.updates() if c.activity_id == post.returned_id][-1]
+    assert card_actions(back)[0] == "Claim" and "Bo Other" not in card_text(back)
+    assert connector.sent()[-1].text == "Ticket unassigned: it is back in the queue."
+    trail = (await desk_harness.assistant.desk.show(ticket.reference)).events
+    assert [(e.actor, e.action, e.detail) for e in trail[-2:]] == [
+        ("Ada Support", "reassigned", "nobody -> Bo Other"),
+        ("Ada Support", "unassigned", "Bo Other"),
+    ]
+    assert len(support_posts(desk_harness)) == 1
+
+    # Nobody named: the core's clear message, nothing changed.
+    await desk_harness.post_and_deliver(
+        staff_action("reassign", ticket.reference, post.returned_id, assignee=" ")
+    )
+    assert "assignee" in connector.sent()[-1].text
+    assert tickets(store)[0].state == "open"

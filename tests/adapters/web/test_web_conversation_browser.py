@@ -192,3 +192,34 @@ def test_a_support_reply_reaches_the_visitor_under_your_requests(page, browser, 
     assert fits(page)
     mine.scroll_into_view_if_needed()
     shot(page, f"support-reply-visitor-{page.size}")
+
+
+def test_a_question_without_its_question_mark_mid_report_is_answered(page):
+    ask(page, "I pasted our client list into DeepSeek by mistake")
+    aside = say(page, "is copilot ok for writing code")
+    assert "Back to your incident report: Was personal data" in aside.inner_text()
+    assert aside.locator(".progress").inner_text() == "Reporting an AI incident · step 3 of 7"
+    nxt = say(page, "About 200 client names")
+    assert nxt.locator(".progress").inner_text() == "Reporting an AI incident · step 4 of 7"
+    assert fits(page)
+    shot(page, f"incident-unpunctuated-question-{page.size}")
+
+
+def test_a_question_in_chinese_gets_buttons_in_chinese(page):
+    answer = ask(page, "公司核准使用的人工智能工具有哪些？")
+    assert answer.locator(".ai-label").inner_text() == "人工智能生成的回答"
+    for label in ("有幫助", "沒有幫助", "轉交支援人員"):
+        assert answer.get_by_role("button", name=label, exact=True).is_visible(), label
+    assert answer.get_by_role("link", name="報告人工智能事故").is_visible()
+    assert answer.get_by_text("這個回答有幫助嗎？").is_visible()
+    assert fits(page)
+    shot(page, f"chat-chinese-answer-{page.size}")
+
+    refused = say(page, "今晚睇咩戲好？")
+    assert "我在公司的生成式人工智能政策" in refused.inner_text()
+    assert refused.get_by_role("button", name="轉交支援人員").is_visible()
+    # An English question after it is labelled in English again.
+    english = say(page, "Can I use ChatGPT for work?")
+    assert english.get_by_role("button", name="Ask a person").is_visible()
+    assert fits(page)
+    shot(page, f"chat-chinese-not-found-{page.size}")

@@ -10,6 +10,9 @@ import re
 import pytest
 
 from adapters.web.accounts import Role
+from adapters.web.support import PAGE_SIZE
+from bot.handoff.ports import Reporter
+from bot.handoff.tickets import GeneralFeedback
 
 ANSWERABLE = "Can I paste a customer's HKID number into ChatGPT?"
 UNANSWERABLE = "What is on the canteen menu on Friday?"
@@ -236,3 +239,30 @@ async def test_the_queue_searches_sorts_and_filters_by_severity_and_mine(staffed
     assert await listed("sort=severity") == [two, one]
     page = await (await staffed.client.get("/console/support")).text()
     assert re.search(r'class="badge sla">due in \d+ h', page)
+
+
+@pytest.mark.parametrize("sort", ["", "oldest", "due", "severity"])
+async def test_every_sort_order_pages_through_the_queue(staffed, sort):
+    """More tickets than a page: "Next page" keeps the order and lists each ticket once."""
+    submissions = staffed.context.assistant.handoff
+    reporter = Reporter(platform="web", user_id="visitor")
+    for n in range(PAGE_SIZE + 7):
+        submissions.general_feedback(GeneralFeedback(reporter=reporter, text=f"Idea {n}"))
+    for n in range(3):
+        await report_incident(staffed, what_happened=f"Case {n} pasted into ChatGPT", nonce=f"p{n}")
+    await staffed.sign_in("sam")
+
+    seen: list[str] = []
+    path = f"/console/support?sort={sort}" if sort else "/console/support"
+    pages = 0
+    while path:
+        html = await (await staffed.client.get(path)).text()
+        seen += re.findall(r'data-reference="([A-Z]+-\d{4}-\d{4})"', html)
+        pages += 1
+        found = re.search(r'<a href="([^"]+)" rel="next">Next page</a>', html)
+        path = found.group(1).replace("&amp;", "&") if found else None
+    assert pages == 2
+    assert len(seen) == len(set(seen)) == PAGE_SIZE + 10
+    if sort in ("", "due"):
+        incidents = [r for r in seen if r.startswith("INC-")]
+        assert seen[:3] == incidents

@@ -9,14 +9,14 @@ from datetime import timedelta
 
 import pytest
 
-from bot.errors import InvalidTransition
+from bot.errors import InvalidInput, InvalidTransition
 from bot.handoff.cards import CONFIRMATIONS, sla_text, ticket_card
 from bot.handoff.desk import SupportDesk
 from bot.handoff.lifecycle import SupportQueue
 from bot.handoff.outbox import Notifiers, OutboxRelay
 from bot.handoff.ports import Reporter
 from bot.handoff.submissions import Handoff
-from bot.handoff.tickets import Rating, Severity, TicketQuery, TicketState
+from bot.handoff.tickets import GeneralFeedback, Rating, Severity, TicketQuery, TicketState
 from bot.store import Store
 from tests.bot.fakes import FakeClock, RecordingNotifier
 from tests.bot.handoff.test_lifecycle import incident
@@ -99,6 +99,53 @@ async def test_search_sort_and_filters(
     assert refs(sort="oldest") == [first.reference, second.reference]
     assert refs(sort="severity") == [second.reference, first.reference]
     assert refs() == [second.reference, first.reference]
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "due", "severity"])
+async def test_every_sort_order_pages_through_the_whole_queue_once(
+    handoff: Handoff,
+    desk: tuple[SupportDesk, RecordingNotifier],
+    reporter: Reporter,
+    clock: FakeClock,
+    sort: str,
+) -> None:
+    support, _ = desk
+    severities = ["low", "critical", "medium", "critical", "high", "low", "medium"]
+    for n, level in enumerate(severities):
+        ticket = handoff.report_incident(incident(reporter, what_happened=f"Case {n}")).ticket
+        await support.set_severity(ticket.reference, level, "alice")
+        if n % 3 == 0:  # some tickets share a deadline, so the id has to break the tie
+            clock.advance(minutes=5)
+    for n in range(3):  # feedback has no deadline: listed last when sorting by due time
+        handoff.general_feedback(GeneralFeedback(reporter=reporter, text=f"Idea {n}"))
+    whole = [t.reference for t in support.queue.list_tickets(TicketQuery(sort=sort)).tickets]
+    assert len(whole) == 10
+
+    paged: list[str] = []
+    cursor = None
+    while True:
+        page = support.queue.list_tickets(TicketQuery(sort=sort, limit=3, cursor=cursor))
+        assert page.total == 10
+        paged += [t.reference for t in page.tickets]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert paged == whole
+    if sort == "newest":
+        assert support.queue.list_tickets(TicketQuery(limit=3)).next_cursor.isdigit()
+
+
+async def test_a_cursor_from_another_sort_order_is_refused_clearly(
+    handoff: Handoff, desk: tuple[SupportDesk, RecordingNotifier], reporter: Reporter
+) -> None:
+    support, _ = desk
+    for n in range(3):
+        handoff.report_incident(incident(reporter, what_happened=f"Case {n}"))
+    cursor = support.queue.list_tickets(TicketQuery(sort="severity", limit=1)).next_cursor
+    assert cursor is not None
+    for sort, bad in (("oldest", cursor), ("severity", "severity.x.1"), ("due", "nonsense")):
+        with pytest.raises(InvalidInput, match="next_cursor of the previous page"):
+            support.queue.list_tickets(TicketQuery(sort=sort, cursor=bad))
 
 
 async def test_the_csv_carries_incident_fields_and_comments(
