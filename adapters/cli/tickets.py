@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from bot.handoff.lifecycle import SupportQueue
 from bot.handoff.tickets import Severity, Ticket, TicketDetail, TicketKind, TicketQuery, TicketState
@@ -163,7 +163,7 @@ def handle_show(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(detail.as_json(), ensure_ascii=False))
     else:
-        print(format_detail(detail))
+        print(format_detail(detail, settings.zone))
     return 0
 
 
@@ -187,8 +187,13 @@ def summary(ticket: Ticket) -> str:
     return f"{ticket.reference}: {ticket.state.value}{who}, severity {ticket.severity.value}"
 
 
-def format_detail(detail: TicketDetail) -> str:
+def format_detail(detail: TicketDetail, zone: tzinfo = UTC) -> str:
+    """A ticket for the terminal, its times in ``zone`` (the organisation's time zone)."""
     t = detail.ticket
+
+    def stamp(when: datetime) -> str:
+        return local_stamp(when, zone)
+
     lines = [
         f"{t.reference}  {t.kind.value}  {t.state.value}{'  OVERDUE' if t.overdue else ''}",
         t.title,
@@ -219,8 +224,9 @@ def format_detail(detail: TicketDetail) -> str:
     return "\n".join(lines)
 
 
-def stamp(when: datetime) -> str:
-    return when.strftime("%Y-%m-%d %H:%M UTC")
+def local_stamp(when: datetime, zone: tzinfo) -> str:
+    local = when.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or 'UTC'}"
 
 
 def age(now: datetime, then: datetime) -> str:

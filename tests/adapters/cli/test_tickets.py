@@ -8,7 +8,9 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -180,3 +182,19 @@ def test_the_console_script_exits_2_for_an_unknown_ticket(
     )  # fmt: skip
     assert (result.returncode, result.stdout) == (2, "")
     assert "no ticket 'ESC-2026-0404'" in result.stderr
+
+
+def test_show_prints_times_in_the_organisations_time_zone(
+    cli_settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incident, _ = seed(cli_settings)
+    detail = json.loads(run(capsys, "tickets", "show", incident, "--json")[1])
+    created = datetime.fromisoformat(detail["created_at"])
+    monkeypatch.setenv("POLICYBOT_TIMEZONE", "Asia/Hong_Kong")
+
+    code, out, _ = run(capsys, "tickets", "show", incident)
+
+    hong_kong = created.astimezone(ZoneInfo("Asia/Hong_Kong"))
+    assert code == 0
+    assert f"Created:     {hong_kong:%Y-%m-%d %H:%M} HKT" in out
+    assert "UTC" not in out
