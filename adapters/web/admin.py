@@ -66,6 +66,14 @@ async def admin_page(
     stale = await asyncio.to_thread(stale_answers, console.services.store, limit=20)
     names = [user.name for user in await asyncio.to_thread(console.accounts.users)]
     store = console.services.store
+    coverage_run = next(
+        (
+            run
+            for run in await asyncio.to_thread(console.activity.ingest_runs, limit=50)
+            if run.report and run.report.get("coverage")
+        ),
+        None,
+    )
     under_attack = await asyncio.to_thread(throttle_of(console).under_attack, names)
     return await render(
         request,
@@ -92,6 +100,8 @@ async def admin_page(
         unannounced=await asyncio.to_thread(pending, store),
         announced=await asyncio.to_thread(announcements, store, limit=5),
         notice=notice,
+        coverage_run=coverage_run,
+        coverage=coverage_run.report["coverage"] if coverage_run and coverage_run.report else None,
         max_mb=console.settings.upload_max_mb,
         under_attack=under_attack,
     )
