@@ -8,7 +8,12 @@ from bot.store import Store
 from bot.store.schema import SectionChangeRow
 
 
-def record_changes(store: Store, *sections: tuple[str, str, str], title: str = "AI Policy") -> None:
+def record_changes(
+    store: Store,
+    *sections: tuple[str, str, str],
+    title: str = "AI Policy",
+    at: datetime | None = None,
+) -> None:
     """One ingest's changes: ``(section, change, new_text)`` for each."""
     with store.transaction() as session:
         for section, change, new_text in sections:
@@ -24,6 +29,6 @@ def record_changes(store: Store, *sections: tuple[str, str, str], title: str = "
                     old_version="2",
                     new_version="3",
                     effective="2027-01-01",
-                    recorded_at=datetime.now(UTC),
+                    recorded_at=at or datetime.now(UTC),
                 )
             )

@@ -438,6 +438,15 @@ def ticket_card(card: TicketCard, *, zone: tzinfo | None = None) -> Payload:
         {"type": "TextBlock", "text": plain_text(card.summary), "wrap": True},
         {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in facts]},
     ]
+    if card.stale_answer:
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": f"⚠ The answer went stale: {plain_text(card.stale_answer)}",
+                "color": "Warning",
+                "wrap": True,
+            }
+        )
     if card.resolution:
         body.append(
             {
