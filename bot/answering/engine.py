@@ -14,6 +14,7 @@ from typing import Any
 from bot.answering.answer import Answerer
 from bot.answering.compose import ChatModelComposer, Composer, chat_model_from_settings
 from bot.errors import ConfigurationError, DocumentError, PolicyBotError
+from bot.handoff.records import queue_stale_cards
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.store.activity import ActivityLog
@@ -27,7 +28,7 @@ from bot.store.documents import (
 )
 from bot.store.ingest_lock import IngestLock, IngestRunning
 from knowledge.batching import BatchingEmbedder
-from knowledge.changes import SectionChange, StoredSection, section_changes
+from knowledge.changes import ADDED, SectionChange, StoredSection, section_changes
 from knowledge.chunking import chunk_document
 from knowledge.coverage import coverage_shift, sources_from_index
 from knowledge.documents import Document
@@ -138,6 +139,8 @@ class Engine:
                 )
         if report.changes:
             report.coverage = self._coverage_shift(report.changes)
+            stale = {(c.document, c.section) for c in report.changes if c.change != ADDED}
+            queue_stale_cards(store, stale, datetime.now(UTC))
         return report
 
     def _coverage_shift(self, changes: list[SectionChange]) -> dict[str, Any] | None:

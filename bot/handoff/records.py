@@ -146,6 +146,32 @@ def queue_notification(
         )
 
 
+def queue_stale_cards(store: Store, sections: set[tuple[str, str]], now: datetime) -> int:
+    """After an ingest changed or removed ``sections`` (document title, section): queue a
+    support-card update for each unresolved ticket whose answer cited one of them, so its
+    card shows the answer went stale. Returns how many were queued."""
+    if not sections:
+        return 0
+    titles = {title for title, _ in sections}
+    queued = 0
+    with store.transaction() as session:
+        rows = session.execute(
+            sa.select(TicketRow, AnswerRow.citations)
+            .join(AnswerRow, AnswerRow.id == TicketRow.answer_id)
+            .where(TicketRow.state != TicketState.RESOLVED.value)
+        ).all()
+        for row, citations in rows:
+            cited = {
+                (str(c.get("document", "")), str(c.get("section", "")))
+                for c in citations or []
+                if isinstance(c, dict) and c.get("document") in titles
+            }
+            if cited & sections:
+                queue_notification(session, row, now, "stale")
+                queued += 1
+    return queued
+
+
 def ticket_trail(
     session: Session, row: TicketRow
 ) -> tuple[Sequence[TicketEventRow], Sequence[CommentRow]]:

@@ -6,15 +6,20 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from adapters.slack.cards import ticket_blocks
 from adapters.teams import payloads
 from bot.handoff.cards import ticket_card
 from bot.handoff.lifecycle import SupportQueue
+from bot.handoff.outbox import pending_count
 from bot.handoff.ports import Reporter
+from bot.handoff.records import queue_stale_cards
 from bot.handoff.submissions import Handoff
 from bot.handoff.tickets import AnswerRecord, Escalation
 from bot.models import Citation
 from bot.store import Store
+from bot.store.schema import OutboxRow
 from tests.announce_fixtures import record_changes
 from tests.bot.fakes import FakeClock
 
@@ -49,5 +54,16 @@ def test_a_ticket_whose_cited_section_changed_is_marked_stale(
     teams = json.dumps(payloads.ticket_card(card))
     assert "The answer went stale: 4.2 Personal data changed" in teams
 
+    # The ingest that recorded the change queues a card update for the cited ticket only.
+    before = pending_count(store)
+    assert queue_stale_cards(store, {("AI Policy", "4.2 Personal data")}, clock()) == 1
+    assert pending_count(store) == before + 1
+    with store.engine.connect() as connection:
+        event = connection.execute(
+            sa.select(OutboxRow.event).order_by(OutboxRow.id.desc()).limit(1)
+        ).scalar_one()
+    assert event == "stale"
+
     resolved = queue.resolve(reference, "ada", "Told them the new rule.")
     assert resolved.stale_answer is None and ticket_card(resolved).stale_answer is None
+    assert queue_stale_cards(store, {("AI Policy", "4.2 Personal data")}, clock()) == 0
