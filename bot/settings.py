@@ -113,6 +113,19 @@ class Settings(BaseSettings):
         default="Asia/Hong_Kong",
         description="The organisation's time zone (IANA name): times shown to people use it.",
     )
+    slack_announce_channel: str | None = Field(
+        default=None,
+        description="Slack channel id that policy-change announcements go to; none: not posted.",
+    )
+    teams_announce_conversation: str | None = Field(
+        default=None,
+        description="Teams channel conversation id for policy-change announcements.",
+    )
+    policy_link_base: str | None = Field(
+        default=None,
+        description="https:// address where the policies are published: announcements link "
+        "each section as BASE/<document>#<section>.",
+    )
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -140,6 +153,22 @@ class Settings(BaseSettings):
                 'by ":" (/policies:/more) or as a JSON list (["/policies", "/more"])'
             )
         return [part for part in text.split(":") if part.strip()]
+
+    @field_validator(
+        "slack_announce_channel", "teams_announce_conversation", "policy_link_base", mode="before"
+    )
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("policy_link_base")
+    @classmethod
+    def _link_base_is_https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("POLICYBOT_POLICY_LINK_BASE must start with https:// or http://")
+        return value.rstrip("/") if value else value
 
     @field_validator("timezone")
     @classmethod

@@ -544,3 +544,47 @@ def _statuses(report: CoverageReport | Mapping[str, Any]) -> dict[str, CoverageS
     if isinstance(report, CoverageReport):
         return report.statuses()
     return {str(row["id"]): CoverageStatus(row["status"]) for row in report["items"]}
+
+
+def sources_before(after: PolicySources, changes: Sequence[Any]) -> PolicySources:
+    """The policy sections as they were before ``changes`` (an ingest's
+    :class:`knowledge.changes.SectionChange` list): added sections taken out, changed ones
+    back to their old text, removed ones back in. Matched by document title and section."""
+    touched = {(change.document, change.section) for change in changes}
+    kept = [s for s in after.sections if (s.document, s.section) not in touched]
+    versions = {s.document: s.version for s in after.sections}
+    sources = {s.document: s.source for s in after.sections}
+    for change in changes:
+        if change.change != "added" and change.old_text:
+            kept.append(
+                PolicySection(
+                    document=change.document,
+                    section=change.section,
+                    version=change.old_version or versions.get(change.document),
+                    source=sources.get(change.document, change.path),
+                    text=change.old_text,
+                )
+            )
+    return PolicySources(tuple(kept), after.documents)
+
+
+def coverage_shift(
+    after: PolicySources, changes: Sequence[Any], embedder: Embedder
+) -> dict[str, Any]:
+    """The checklist coverage after an ingest and how its changes moved it: ``counts`` per
+    status after and before, each item's status after, and the items whose status changed."""
+    now = assess(after, embedder)
+    before = assess(sources_before(after, changes), embedder)
+    return {
+        "counts": now.counts(),
+        "counts_before": before.counts(),
+        "items": [{"id": r.item.id, "status": str(r.status)} for r in now.items],
+        "changed": [
+            {
+                "item": c.item_id,
+                "before": str(c.before) if c.before else None,
+                "after": str(c.after) if c.after else None,
+            }
+            for c in coverage_changes(before, now)
+        ],
+    }

@@ -81,6 +81,9 @@ class IngestReport:
     loaded: list[LoadedFile] = field(default_factory=list)
     # Sections added, changed or removed since the previous index; empty on a first build.
     changes: list[SectionChange] = field(default_factory=list)
+    # The checklist coverage after an ingest with changes, and how they moved it
+    # (:func:`knowledge.coverage.coverage_shift`); None when nothing changed.
+    coverage: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> int:
@@ -98,6 +101,7 @@ class IngestReport:
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
             "seconds": round(self.seconds, 3),
             "changes": [change.as_json() for change in self.changes],
+            **({"coverage": self.coverage} if self.coverage is not None else {}),
         }
 
 

@@ -7,13 +7,15 @@ process ran it). ``--json`` prints one object per changed section.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import re
 
 from bot.answering.stale import StaleAnswer, stale_answers
 from bot.errors import ConfigurationError
+from bot.handoff.announcements import NothingToAnnounce, announce
 from bot.settings import Settings
-from bot.store import open_store
+from bot.store import Store, open_store
 from bot.store.documents import DocumentStore
 from knowledge.changes import SectionChange, word_diff
 
@@ -35,6 +37,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="answers already given that cited a section changed or removed since",
     )
+    parser.add_argument(
+        "--announce",
+        action="store_true",
+        help="post a summary of the changes not announced yet to the configured Slack channel "
+        "and Teams conversation (POLICYBOT_SLACK_ANNOUNCE_CHANNEL, "
+        "POLICYBOT_TEAMS_ANNOUNCE_CONVERSATION); the server delivers it",
+    )
+    parser.add_argument(
+        "--by", metavar="NAME", help="who asks for the announcement (default: the OS user)"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.set_defaults(handler=handle)
 
@@ -44,6 +56,8 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigurationError(f"--since {args.since!r} is not a YYYY-MM-DD date")
     store = open_store(settings)
     try:
+        if args.announce:
+            return _announce(store, settings, args)
         if args.stale:
             return _print_stale(stale_answers(store), as_json=args.json)
         changes = DocumentStore(store).changes(since=args.since, document=args.document)
@@ -58,6 +72,28 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for change in changes:
         print(render(change))
+    return 0
+
+
+def _announce(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    by = args.by or f"{getpass.getuser()} (policybot changes)"
+    try:
+        announcement = announce(store, settings, by=by, since=args.since)
+    except NothingToAnnounce as nothing:
+        print(f"{nothing}.")
+        return 0
+    if args.json:
+        print(json.dumps(announcement.as_json(), ensure_ascii=False))
+        return 0
+    where = ", ".join(
+        f"{platform} {channel}" for platform, channel in announcement.channels.items()
+    )
+    print(
+        f"Announcement {announcement.id} of {announcement.change_count} changed section(s) "
+        f"recorded for {where}; a running server posts it (policybot serve delivers the outbox)."
+    )
+    for item in announcement.sections:
+        print(f"  {item.change.upper():<8} {item.document} › {item.section}")
     return 0
 
 

@@ -75,6 +75,13 @@ def ticket_blocks(ticket: Ticket, *, zone: tzinfo | None = None) -> list[Block]:
     if card.assignee:
         status.append(f"claimed by {escape(card.assignee)}")
     blocks.append(context(" · ".join(status), block_id="ticket_status"))
+    if card.stale_answer:
+        blocks.append(
+            context(
+                f":warning: The answer went stale: {escape(card.stale_answer)}",
+                block_id="ticket_stale",
+            )
+        )
     if card.resolution:
         resolution = escape(truncate(card.resolution, 2800))
         blocks.append(section(f"*Resolution:* {resolution}", block_id="ticket_resolution"))

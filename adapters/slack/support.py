@@ -17,7 +17,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import cards, web
-from adapters.slack.render import escape
+from adapters.slack.render import escape, is_link
+from bot.handoff.announcements import Announcement
 from bot.handoff.ports import Notifier, Reporter
 from bot.handoff.tickets import Ticket
 from bot.store.deliveries import CardAddress, CardMemory
@@ -113,3 +114,38 @@ class SlackNotifier(Notifier):
             "slack: posted a ticket card",
             extra={"event": event, "reference": ticket.reference},
         )
+
+    async def post_announcement(self, announcement: object, channel: str) -> None:
+        """Post a policy-change summary to ``channel``: one line per section, its document
+        and section names escaped, linked where the policies are published."""
+        assert isinstance(announcement, Announcement)
+        text = announcement_text(announcement)
+        await self.client.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+
+def announcement_text(announcement: Announcement) -> str:
+    """``*Policy update: 2 sections changed*`` then ``• Changed: Document › Section`` lines."""
+    lines = [f"*{escape(announcement.heading)}*"]
+    for item in announcement.sections:
+        line = f"• {item.change.capitalize()}: {escape(item.document)}"
+        if item.section and item.section != item.document:
+            line += f" › {escape(item.section)}"
+        details = []
+        if item.new_version:
+            details.append(f"version {escape(item.new_version)}")
+        if item.effective:
+            details.append(f"effective {escape(item.effective)}")
+        if details:
+            line += f" ({', '.join(details)})"
+        if item.link and is_link(item.link) and not set("<>| ") & set(item.link):
+            line += f" <{item.link}|read>"
+        lines.append(line)
+    if announcement.unlisted:
+        lines.append(f"…and {announcement.unlisted} more (ask me “what changed?”)")
+    return "\n".join(lines)

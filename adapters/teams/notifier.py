@@ -12,8 +12,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from botbuilder.schema import ConversationAccount, ConversationReference
+
 from adapters.teams import payloads
 from adapters.teams.connector import deserialize_reference, post_proactive, update_proactive
+from adapters.teams.support import channel_id
+from bot.handoff.announcements import Announcement
 from bot.handoff.cards import ticket_card
 from bot.handoff.ports import Notifier, Reporter
 from bot.handoff.tickets import Ticket
@@ -81,3 +85,27 @@ class TeamsNotifier(Notifier):
         if activity_id:
             await self.cards.remember(ticket.reference, reference.conversation.id, activity_id)
         log.info("teams: posted %s (%s) to the support channel", ticket.reference, event)
+
+    async def post_announcement(self, announcement: object, channel: str) -> None:
+        """Post a policy-change summary card to the Teams channel ``channel`` (a conversation
+        id); the support channel's learnt reference lends its exact serviceUrl when it is
+        the same channel."""
+        assert isinstance(announcement, Announcement)
+        settings = self.runtime.settings
+        reference = self.runtime.support.reference()
+        if reference is None or channel_id(reference.conversation.id) != channel_id(channel):
+            reference = ConversationReference(
+                channel_id="msteams",
+                service_url=settings.service_url,
+                conversation=ConversationAccount(
+                    id=channel,
+                    is_group=True,
+                    conversation_type="channel",
+                    tenant_id=settings.app_tenant_id,
+                ),
+            )
+        card = payloads.card_activity(
+            payloads.announcement_card(announcement), text=announcement.heading
+        )
+        await post_proactive(self.runtime.adapter, reference, card, app_id=settings.app_id)
+        log.info("teams: posted announcement %s", announcement.id)

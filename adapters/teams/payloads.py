@@ -21,6 +21,7 @@ from datetime import tzinfo
 from typing import Any
 
 from bot import limits
+from bot.handoff.announcements import Announcement
 from bot.handoff.cards import CardAction, TicketCard
 from bot.labels import ENGLISH, Labels, labels_for
 from bot.models import COMMANDS, Action, Citation, Reply
@@ -389,6 +390,32 @@ def plain_text(text: str) -> str:
     return _LINK_START.sub("]" + ZERO_WIDTH_SPACE, text)
 
 
+def announcement_card(announcement: Announcement) -> Payload:
+    """A policy-change summary: a heading, then one line per section (names kept as text,
+    never links) with an Open link where the policies are published."""
+    body: list[Payload] = [
+        {"type": "TextBlock", "text": plain_text(announcement.heading), "weight": "Bolder",
+         "size": "Medium", "wrap": True},
+    ]  # fmt: skip
+    for item in announcement.sections:
+        line = f"{item.change.capitalize()}: {plain_text(item.document)}"
+        if item.section and item.section != item.document:
+            line += f" › {plain_text(item.section)}"
+        details = [f"version {plain_text(item.new_version)}"] if item.new_version else []
+        if item.effective:
+            details.append(f"effective {plain_text(item.effective)}")
+        if details:
+            line += f" ({', '.join(details)})"
+        if item.link and item.link.startswith(("https://", "http://")):
+            line += f" [read]({item.link.replace(')', '%29').replace(' ', '%20')})"
+        body.append({"type": "TextBlock", "text": "- " + line, "wrap": True, "spacing": "Small"})
+    if announcement.unlisted:
+        body.append(
+            {"type": "TextBlock", "text": f"…and {announcement.unlisted} more", "wrap": True}
+        )
+    return adaptive_card(body)
+
+
 def ticket_card(card: TicketCard, *, zone: tzinfo | None = None) -> Payload:
     """A ticket card for the support channel, with the buttons the ticket's state allows
     (the core's card decides which); times in ``zone``, the organisation's (UTC if none)."""
@@ -411,6 +438,15 @@ def ticket_card(card: TicketCard, *, zone: tzinfo | None = None) -> Payload:
         {"type": "TextBlock", "text": plain_text(card.summary), "wrap": True},
         {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in facts]},
     ]
+    if card.stale_answer:
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": f"⚠ The answer went stale: {plain_text(card.stale_answer)}",
+                "color": "Warning",
+                "wrap": True,
+            }
+        )
     if card.resolution:
         body.append(
             {

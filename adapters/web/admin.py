@@ -21,6 +21,14 @@ from adapters.web.security import multipart_of, wants_fragment
 from adapters.web.throttle import throttle_of
 from bot.answering.gaps_answered import answered_gaps
 from bot.answering.stale import stale_answers
+from bot.handoff.announcements import (
+    NoAnnounceChannel,
+    NothingToAnnounce,
+    announce,
+    announcements,
+    channels_of,
+    pending,
+)
 from bot.handoff.tickets import Gap
 from bot.store.documents import DocumentStore
 from knowledge.index import IndexUnavailable, read_pointer
@@ -38,7 +46,11 @@ def _pointer(client: object) -> dict:
 
 
 async def admin_page(
-    request: web.Request, *, error: str | None = None, status: int = 200
+    request: web.Request,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
 ) -> web.Response:
     console = console_of(request)
     engine = console.context.engine
@@ -53,6 +65,15 @@ async def admin_page(
     gaps_answered = await asyncio.to_thread(answered_gaps, gaps, engine.answerer, changes)
     stale = await asyncio.to_thread(stale_answers, console.services.store, limit=20)
     names = [user.name for user in await asyncio.to_thread(console.accounts.users)]
+    store = console.services.store
+    coverage_run = next(
+        (
+            run
+            for run in await asyncio.to_thread(console.activity.ingest_runs, limit=50)
+            if run.report and run.report.get("coverage")
+        ),
+        None,
+    )
     under_attack = await asyncio.to_thread(throttle_of(console).under_attack, names)
     return await render(
         request,
@@ -75,6 +96,12 @@ async def admin_page(
         gaps_answered=gaps_answered,
         stale=stale,
         recent_changes=changes[-10:][::-1],
+        announce_channels=channels_of(console.context.settings),
+        unannounced=await asyncio.to_thread(pending, store),
+        announced=await asyncio.to_thread(announcements, store, limit=5),
+        notice=notice,
+        coverage_run=coverage_run,
+        coverage=coverage_run.report["coverage"] if coverage_run and coverage_run.report else None,
         max_mb=console.settings.upload_max_mb,
         under_attack=under_attack,
     )
@@ -186,7 +213,33 @@ async def ingest_job(request: web.Request) -> web.Response:
     return await render(request, "ingest_job.html", title="Ingest", job=job)
 
 
+_posting: set[asyncio.Task[int]] = set()
+
+
+async def post_announcement(request: web.Request) -> web.Response:
+    """Record an announcement of the changes not announced yet, then deliver it now (the
+    server's relay would within seconds anyway); nothing is recorded without a channel."""
+    console = console_of(request)
+    store = console.services.store
+    user = current_user(request)
+    try:
+        made = await asyncio.to_thread(announce, store, console.context.settings, by=user.name)
+    except NoAnnounceChannel as exc:
+        return await admin_page(request, error=str(exc), status=409)
+    except NothingToAnnounce as exc:
+        return await admin_page(request, notice=f"{exc}.", status=200)
+    task = asyncio.get_running_loop().create_task(console.services.relay.deliver_pending())
+    _posting.add(task)
+    task.add_done_callback(_posting.discard)
+    where = " and ".join(f"{p.capitalize()} {c}" for p, c in made.channels.items())
+    return await admin_page(
+        request,
+        notice=f"Announcement of {made.change_count} changed section(s) sent to {where}.",
+    )
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_post("/admin/announce", post_announcement)
     app.router.add_get("/admin", admin_page, name="admin")
     app.router.add_get("/admin/chart.svg", chart_svg)
     app.router.add_post("/admin/ingest", reingest)

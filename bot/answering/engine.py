@@ -9,10 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.answering.answer import Answerer
 from bot.answering.compose import ChatModelComposer, Composer, chat_model_from_settings
-from bot.errors import ConfigurationError, DocumentError
+from bot.errors import ConfigurationError, DocumentError, PolicyBotError
+from bot.handoff.records import queue_stale_cards
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.store.activity import ActivityLog
@@ -26,8 +28,9 @@ from bot.store.documents import (
 )
 from bot.store.ingest_lock import IngestLock, IngestRunning
 from knowledge.batching import BatchingEmbedder
-from knowledge.changes import SectionChange, StoredSection, section_changes
+from knowledge.changes import ADDED, SectionChange, StoredSection, section_changes
 from knowledge.chunking import chunk_document
+from knowledge.coverage import coverage_shift, sources_from_index
 from knowledge.documents import Document
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from knowledge.index import KnowledgeIndex, make_client
@@ -134,7 +137,21 @@ class Engine:
                     failed=_failed_names(report, [uploads, *roots_given]),
                     upcoming=versions.upcoming,
                 )
+        if report.changes:
+            report.coverage = self._coverage_shift(report.changes)
+            stale = {(c.document, c.section) for c in report.changes if c.change != ADDED}
+            queue_stale_cards(store, stale, datetime.now(UTC))
         return report
+
+    def _coverage_shift(self, changes: list[SectionChange]) -> dict[str, Any] | None:
+        """The checklist coverage of the new index and how these changes moved it; None
+        when it cannot be worked out (no policy documents), which never fails an ingest."""
+        try:
+            after = sources_from_index(self.index.chunks(), "the index")
+            return coverage_shift(after, changes, self.embedder)
+        except PolicyBotError as exc:
+            log.info("coverage not recorded with this ingest: %s", exc)
+            return None
 
     def batch_questions(self, *, window: float, max_batch: int) -> BatchingEmbedder:
         """Embed questions searched concurrently in batches (a server's answering threads);

@@ -101,6 +101,8 @@ class TicketCard:
     overdue: bool
     resolution: str | None
     actions: tuple[CardAction, ...]
+    # The ticket's answer cited a section changed since (what changed); None otherwise.
+    stale_answer: str | None = None
 
     @property
     def reporter_name(self) -> str:
@@ -149,4 +151,5 @@ def ticket_card(ticket: Ticket) -> TicketCard:
         overdue=ticket.overdue and waiting,
         resolution=ticket.resolution if ticket.state is TicketState.RESOLVED else None,
         actions=ACTIONS_BY_STATE[ticket.state],
+        stale_answer=ticket.stale_answer if ticket.state is not TicketState.RESOLVED else None,
     )

@@ -25,11 +25,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from bot.handoff.announcements import Announcement, _announcement
 from bot.handoff.ports import Notifier
 from bot.handoff.records import ticket_of, utc_now
 from bot.handoff.tickets import Ticket
 from bot.store import Store
-from bot.store.schema import OutboxRow, TicketRow
+from bot.store.schema import AnnouncementRow, OutboxRow, TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,97 @@ class OutboxRelay:
                     else:
                         delivered += 1
                         await asyncio.to_thread(self._done, job)
+            delivered += await self._deliver_announcements(limit)
         return delivered
+
+    # -- announcements of policy changes (an admin's action, one row per announcement) ----
+
+    async def _deliver_announcements(self, limit: int) -> int:
+        delivered = 0
+        for announcement, attempts in await asyncio.to_thread(self._take_announcements, limit):
+            reached = set(announcement.delivered_to)
+            failures: list[str] = []
+            for platform, channel in announcement.channels.items():
+                notifier = self.notifiers.for_platform(platform)
+                if platform in reached or notifier is None:
+                    continue  # reached already, or another process delivers it
+                try:
+                    await notifier.post_announcement(announcement, channel)
+                except Exception as exc:  # the other platforms still get theirs
+                    failures.append(f"{platform}: {exc.__class__.__name__}: {exc}")
+                    continue
+                reached.add(platform)
+                log.info("announcement %s posted on %s", announcement.id, platform)
+            done = reached >= set(announcement.channels)
+            if failures:
+                log.warning(
+                    "announcement %s failed, attempt %d: %s",
+                    announcement.id, attempts, "; ".join(failures),
+                )  # fmt: skip
+            elif done:
+                delivered += 1
+            await asyncio.to_thread(
+                self._announcement_tried, announcement.id, reached, done, attempts, failures
+            )
+        return delivered
+
+    def _take_announcements(self, limit: int) -> list[tuple[Announcement, int]]:
+        platforms = set(self.notifiers.platforms)
+        if not platforms:
+            return []
+        now = self.clock()
+        taken: list[tuple[Announcement, int]] = []
+        with self.store.transaction() as session:
+            rows = session.scalars(
+                sa.select(AnnouncementRow)
+                .where(
+                    AnnouncementRow.delivered_at.is_(None),
+                    AnnouncementRow.due_at <= now,
+                    AnnouncementRow.attempts < MAX_ATTEMPTS,
+                )
+                .order_by(AnnouncementRow.id)
+                .limit(limit)
+            ).all()
+            wanted = [
+                row.id
+                for row in rows
+                if (set(row.channels) - set((row.delivered_to or "").split(","))) & platforms
+            ]
+        for row_id in wanted:
+            with self.store.transaction() as session:
+                won = session.execute(
+                    sa.update(AnnouncementRow)
+                    .where(
+                        AnnouncementRow.id == row_id,
+                        AnnouncementRow.delivered_at.is_(None),
+                        AnnouncementRow.due_at <= now,
+                    )
+                    .values(due_at=now + LEASE, attempts=AnnouncementRow.attempts + 1)
+                    .returning(AnnouncementRow.id)
+                    .execution_options(synchronize_session=False)
+                ).first()
+                if won is None:
+                    continue  # another process took it
+                row = session.get(AnnouncementRow, row_id, populate_existing=True)
+                assert row is not None
+                taken.append((_announcement(row), row.attempts))
+        return taken
+
+    def _announcement_tried(
+        self, row_id: int, reached: set[str], done: bool, attempts: int, failures: list[str]
+    ) -> None:
+        now = self.clock()
+        values: dict[str, object] = {"delivered_to": ",".join(sorted(reached)) or None}
+        if done and not failures:
+            values.update(delivered_at=now, last_error=None)
+        elif failures:
+            values.update(due_at=now + backoff(attempts), last_error="; ".join(failures)[:1000])
+        else:  # the rest is for another process's notifier: release the lease now
+            values.update(due_at=now, attempts=max(0, attempts - 1))
+        with self.store.transaction() as session:
+            session.execute(
+                sa.update(AnnouncementRow).where(AnnouncementRow.id == row_id).values(**values)
+            )
 
     async def run(self, *, interval: float = 15.0) -> None:
         """Deliver forever (a server's background task); cancel the task to stop."""

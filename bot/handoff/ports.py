@@ -48,3 +48,8 @@ class Notifier(ABC):
     @abstractmethod
     async def post_ticket(self, ticket: object, *, event: str) -> None:
         """Post or update a ticket card in the support channel; ``event`` names what changed."""
+
+    async def post_announcement(self, announcement: object, channel: str) -> None:
+        """Post a policy-change announcement (:class:`bot.handoff.announcements.Announcement`)
+        to ``channel``; a platform that cannot refuses, and the relay retries later."""
+        raise NotImplementedError(f"{self.platform} does not post announcements")

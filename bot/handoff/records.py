@@ -13,14 +13,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from bot.errors import TicketNotFound
 from bot.handoff.ports import Reporter
 from bot.handoff.tickets import Severity, Ticket, TicketKind, TicketState
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.schema import CommentRow, OutboxRow, TicketEventRow, TicketRow
+from bot.store.schema import (
+    AnswerRow,
+    CommentRow,
+    OutboxRow,
+    SectionChangeRow,
+    TicketEventRow,
+    TicketRow,
+)
 
 TITLE_CHARS = 120
 
@@ -139,6 +146,32 @@ def queue_notification(
         )
 
 
+def queue_stale_cards(store: Store, sections: set[tuple[str, str]], now: datetime) -> int:
+    """After an ingest changed or removed ``sections`` (document title, section): queue a
+    support-card update for each unresolved ticket whose answer cited one of them, so its
+    card shows the answer went stale. Returns how many were queued."""
+    if not sections:
+        return 0
+    titles = {title for title, _ in sections}
+    queued = 0
+    with store.transaction() as session:
+        rows = session.execute(
+            sa.select(TicketRow, AnswerRow.citations)
+            .join(AnswerRow, AnswerRow.id == TicketRow.answer_id)
+            .where(TicketRow.state != TicketState.RESOLVED.value)
+        ).all()
+        for row, citations in rows:
+            cited = {
+                (str(c.get("document", "")), str(c.get("section", "")))
+                for c in citations or []
+                if isinstance(c, dict) and c.get("document") in titles
+            }
+            if cited & sections:
+                queue_notification(session, row, now, "stale")
+                queued += 1
+    return queued
+
+
 def ticket_trail(
     session: Session, row: TicketRow
 ) -> tuple[Sequence[TicketEventRow], Sequence[CommentRow]]:
@@ -195,7 +228,42 @@ def ticket_of(row: TicketRow, now: datetime) -> Ticket:
         overdue=bool(
             row.state == TicketState.OPEN.value and row.ack_due_at and row.ack_due_at < now
         ),
+        stale_answer=_stale_answer(row),
     )
+
+
+def _stale_answer(row: TicketRow) -> str | None:
+    """What changed in a section the ticket's answer cited, for a ticket still being worked
+    on; read through the session the row came from (every caller reads tickets in one)."""
+    if not row.answer_id or row.state == TicketState.RESOLVED.value:
+        return None
+    session = object_session(row)
+    if session is None:
+        return None
+    answer = session.get(AnswerRow, row.answer_id)
+    if answer is None or not answer.citations:
+        return None
+    cited = {
+        (str(c.get("document", "")), str(c.get("section", "")))
+        for c in answer.citations
+        if isinstance(c, dict)
+    }
+    table = SectionChangeRow
+    changes = session.scalars(
+        sa.select(table)
+        .where(
+            table.recorded_at > answer.created_at,
+            table.change != "added",
+            table.title.in_({document for document, _ in cited}),
+        )
+        .order_by(table.recorded_at.desc(), table.id.desc())
+    ).all()
+    for change in changes:
+        if (change.title, change.section) in cited:
+            versions = f" ({change.old_version or '—'} → {change.new_version or '—'})"
+            label = change.section or change.title
+            return f"{label} {change.change} on {change.recorded_at:%Y-%m-%d}{versions}"
+    return None
 
 
 def title_of(text: str) -> str:

@@ -173,6 +173,9 @@ class Ticket:
     resolved_at: datetime | None
     resolution: str | None
     overdue: bool
+    # For an unresolved ticket whose answer cited a section changed or removed since:
+    # what changed, e.g. "4.2 Personal data changed on 2026-11-29 (2.1 → 2.2)".
+    stale_answer: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -465,3 +465,32 @@ class SectionChangeRow(Base):
     new_version: Mapped[str | None] = mapped_column(sa.String(64))
     effective: Mapped[str | None] = mapped_column(sa.String(10))
     recorded_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AnnouncementRow(Base):
+    """A summary of recorded section changes an admin chose to post to the announcement
+    channels: who asked, when, which changes (``first_change_id``..``last_change_id``), and
+    its delivery, leased and retried by the outbox relay like a ticket notification.
+
+    ``channels`` maps a platform to the channel or conversation it goes to (as configured
+    when the admin asked); ``delivered_to`` lists the platforms already reached. The unique
+    last change id keeps a double click from posting the same changes twice.
+    """
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime]
+    requested_by: Mapped[str] = mapped_column(sa.String(255))
+    first_change_id: Mapped[int] = mapped_column(BigId)
+    last_change_id: Mapped[int] = mapped_column(BigId, unique=True)
+    change_count: Mapped[int]
+    sections: Mapped[list[dict[str, Any]]]
+    channels: Mapped[dict[str, Any]]
+    attempts: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    delivered_to: Mapped[str | None] = mapped_column(sa.String(255))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_announcements_pending", "delivered_at", "due_at"),)
