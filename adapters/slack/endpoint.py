@@ -22,6 +22,7 @@ from adapters.server import ServerContext
 from adapters.slack.app import SlackRuntime, build_app
 from adapters.slack.dedupe import ClaimDelivery
 from adapters.slack.settings import SlackSettings
+from adapters.slack.work import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,20 @@ def setup(
     runtime = build_app(settings, context, claims=claims)
     context.extras[RUNTIME_KEY] = runtime
     if settings.secret is not None:
-        app.router.add_post(ROUTE, handler(runtime.bolt))
+        app.router.add_post(ROUTE, handler(runtime.bolt, runtime.work))
         log.info("slack: HTTP mode on %s, Web API at %s", ROUTE, settings.api_url)
     app.cleanup_ctx.append(lifecycle(runtime))
 
 
-def handler(bolt: AsyncApp) -> Callable[[web.Request], Coroutine[Any, Any, web.Response]]:
+def handler(
+    bolt: AsyncApp, work: BackgroundWork | None = None
+) -> Callable[[web.Request], Coroutine[Any, Any, web.Response]]:
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        if work is None:
+            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        else:
+            with work.gate.acknowledging():  # answers started meanwhile wait for this response
+                bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
     return slack_events
