@@ -22,7 +22,6 @@ from adapters.server import ServerContext
 from adapters.slack.app import SlackRuntime, build_app
 from adapters.slack.dedupe import ClaimDelivery
 from adapters.slack.settings import SlackSettings
-from adapters.slack.work import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +46,14 @@ def setup(
     runtime = build_app(settings, context, claims=claims)
     context.extras[RUNTIME_KEY] = runtime
     if settings.secret is not None:
-        app.router.add_post(ROUTE, handler(runtime.bolt, runtime.work))
+        app.router.add_post(ROUTE, handler(runtime.bolt))
         log.info("slack: HTTP mode on %s, Web API at %s", ROUTE, settings.api_url)
     app.cleanup_ctx.append(lifecycle(runtime))
 
 
-def handler(
-    bolt: AsyncApp, work: BackgroundWork | None = None
-) -> Callable[[web.Request], Coroutine[Any, Any, web.Response]]:
+def handler(bolt: AsyncApp) -> Callable[[web.Request], Coroutine[Any, Any, web.Response]]:
     async def slack_events(request: web.Request) -> web.Response:
-        if work is None:
-            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
-        else:
-            with work.gate.acknowledging():  # answers started meanwhile wait for this response
-                bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
     return slack_events

@@ -14,26 +14,17 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from adapters.acks import AckGate
-
 log = logging.getLogger(__name__)
 
 
 class BackgroundWork:
-    """A set of tasks started after an acknowledgement.
-
-    Each task begins once no request is being acknowledged (:class:`AckGate`): the handler
-    of ``POST /slack/events`` marks each request with ``gate.acknowledging()``.
-    """
+    """A set of tasks started after an acknowledgement."""
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.gate = AckGate()
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(
-            self.gate.run_after_acks(work), name=f"slack:{name}"
-        )
+        task = asyncio.get_running_loop().create_task(work, name=f"slack:{name}")
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task
