@@ -18,7 +18,6 @@ from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ChannelAccount
 
-from adapters.acks import AckGate
 from adapters.teams import payloads
 from adapters.teams.connector import send, serialize_reference
 from adapters.teams.later import LaterReplies
@@ -89,8 +88,6 @@ class PolicyTeamsBot(TeamsActivityHandler):
         # Threads for the work before the acknowledgement (set by the endpoint; None: the
         # loop's default executor, shared with connector sends and answers' store calls).
         self.ack_executor: Executor | None = None
-        # Answers start once no activity is being acknowledged (set by the endpoint).
-        self.gate: AckGate | None = None
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         loop = asyncio.get_running_loop()
@@ -123,14 +120,9 @@ class PolicyTeamsBot(TeamsActivityHandler):
             display_name=activity.from_property.name,
         )
         # Started now, with the assistant of this turn; the reply's turn waits for it.
-        work: Awaitable[Reply]
-        if self.later is None:
-            work = self.assistant.handle(message)
-        elif self.gate is None:
-            work = asyncio.ensure_future(self.assistant.handle(message))
-        else:
-            # Not while other activities of a burst still wait for their responses.
-            work = asyncio.ensure_future(self.gate.run_after_acks(self.assistant.handle(message)))
+        work: Awaitable[Reply] = self.assistant.handle(message)
+        if self.later is not None:
+            work = asyncio.ensure_future(work)
         typing = activity.conversation.conversation_type != "channel"
         conversation_id = activity.conversation.id
 

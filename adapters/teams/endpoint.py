@@ -20,7 +20,6 @@ from aiohttp import web
 from botbuilder.core import Bot, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
-from adapters.acks import AckGate
 from adapters.server import ServerContext
 from adapters.teams import payloads
 from adapters.teams.access import bearer_is_well_formed, is_loopback_host, is_loopback_url
@@ -121,7 +120,6 @@ def setup(
     bot = PolicyTeamsBot(assistant, settings, support)
     bot.later = LaterReplies(adapter, settings.app_id)
     bot.ack_executor = ack_executor
-    bot.gate = AckGate()
     runtime = TeamsRuntime(
         settings=settings,
         adapter=adapter,
@@ -150,7 +148,6 @@ def setup(
             settings,
             listen_host=context.extras.get(LISTEN_HOST_KEY),
             executor=ack_executor,
-            gate=bot.gate,
         ),
     )
 
@@ -209,15 +206,8 @@ def handler(
     *,
     listen_host: str | None,
     executor: Executor | None = None,
-    gate: AckGate | None = None,
 ):
     async def messages(request: web.Request) -> web.StreamResponse:
-        if gate is None:
-            return await acknowledge(request)
-        with gate.acknowledging():  # answers started meanwhile wait for this response
-            return await acknowledge(request)
-
-    async def acknowledge(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
             raise web.HTTPUnsupportedMediaType(text="expected application/json")
         authorization = request.headers.get("Authorization", "")
