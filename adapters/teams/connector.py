@@ -22,6 +22,7 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import Activity, ConversationReference, Entity, ResourceResponse
 from msrest.exceptions import HttpOperationError
 
+from adapters.teams.clients import ReusedClients
 from adapters.teams.payloads import Payload
 from adapters.teams.settings import TeamsSettings
 
@@ -133,7 +134,7 @@ def build_adapter(settings: TeamsSettings) -> TeamsCloudAdapter:
         APP_TYPE=settings.app_type,
         APP_TENANTID=settings.app_tenant_id,
     )
-    return TeamsCloudAdapter(ConfigurationBotFrameworkAuthentication(configuration))
+    return TeamsCloudAdapter(ReusedClients(ConfigurationBotFrameworkAuthentication(configuration)))
 
 
 async def send(context: TurnContext, payload: Payload) -> ResourceResponse | None:
