@@ -23,6 +23,7 @@ ingest time is a first ingest of the bundled sources including calibration.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import shutil
 import sys
@@ -30,6 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +46,7 @@ from bot.answering.evaluation import load_cases, matches, percentile  # noqa: E4
 from bot.settings import BUNDLED_SOURCES, Settings  # noqa: E402
 from knowledge.calibration import decide_threshold, probe_sets  # noqa: E402
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
+from knowledge.index import ALL_UNITS, ITEM_UNIT, QUESTION_UNIT  # noqa: E402
 from knowledge.loaders import iter_source_files, load_document  # noqa: E402
 from knowledge.ranking import FusionWeights, Signals, fuse  # noqa: E402
 
@@ -55,6 +58,15 @@ QUANTILES = (0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 # Quantile of the near-topic probes' scores; None: near-topic probes not used.
 NEAR_QUANTILES = (None, 0.3, 0.4, 0.5, 0.6, 0.7)
 FALSE_REFUSAL_BUDGET = 0.05
+# The sentence signal with fewer kinds of sentence units, held out like the engine: each
+# sentence ("s") and heading ("h") only, then with list items given their lead-in ("l")
+# and with the pseudo-questions made from headings and rule sentences ("q").
+BASE_UNITS = frozenset({"s", "h"})
+UNIT_VARIANTS = {
+    "engine, sentences and headings only (before)": BASE_UNITS,
+    "engine, + list items with lead-in": BASE_UNITS | {ITEM_UNIT},
+    "engine, + pseudo-questions": BASE_UNITS | {QUESTION_UNIT},
+}
 
 
 @dataclass
@@ -87,26 +99,44 @@ class Row:
     extra_refusal: float | None = None
 
 
-def measure(corpus: Corpus, embedder: Embedder, workdir: Path) -> Measured:
+def measure(
+    corpus: Corpus,
+    embedder: Embedder,
+    workdir: Path,
+    *,
+    units: tuple[frozenset[str], ...] = (ALL_UNITS,),
+    timed: bool = True,
+) -> list[Measured]:
+    """The corpus's signals once per set of sentence-unit kinds (one index, built once)."""
     settings = Settings(data_dir=workdir / "data", _env_file=None)
     engine = corpus_engine(corpus, settings, embedder=embedder, index_dir=workdir / corpus.name)
     cases = load_cases(corpus.questions)
-    chunks = engine.index.chunks()
-    probes = probe_sets()[0]
     latencies = []
-    for case in cases:
+    for case in cases if timed else ():
         started = time.perf_counter()
         engine.answerer.answer(case.question)
         latencies.append((time.perf_counter() - started) * 1000)
+    return [_measured(corpus, engine, cases, kinds, latencies) for kinds in units]
+
+
+def _measured(
+    corpus: Corpus, engine: Any, cases: list[Any], kinds: frozenset[str], latencies: list[float]
+) -> Measured:
+    chunks = engine.index.chunks()
+    probes = probe_sets()[0]
     extra_file = EXTRA / f"{corpus.name}.jsonl"
     extra = [c.question for c in load_cases(extra_file)] if extra_file.is_file() else []
+
+    def signals(questions: list[str]) -> Signals:
+        return engine.index.signals(questions, units=kinds)
+
     return Measured(
         corpus=corpus,
-        extra=engine.index.signals(extra) if extra else None,
-        questions=engine.index.signals([c.question for c in cases]),
-        off_topic=engine.index.signals(list(probes.off_topic)),
-        near_topic=engine.index.signals(list(probes.near_topic)),
-        in_scope=engine.index.signals(probes.in_scope([c.section or c.document for c in chunks])),
+        extra=signals(extra) if extra else None,
+        questions=signals([c.question for c in cases]),
+        off_topic=signals(list(probes.off_topic)),
+        near_topic=signals(list(probes.near_topic)),
+        in_scope=signals(probes.in_scope([c.section or c.document for c in chunks])),
         gold=np.array(
             [[matches(c.section, case.gold, document=c.document) for c in chunks] for case in cases]
         ),
@@ -274,23 +304,37 @@ def macro(rows: list[Row], system: str) -> Row:
     )
 
 
-def run(pool: Path, keep: Path | None) -> tuple[list[Row], dict[str, object]]:
+def run(
+    pool: Path, keep: Path | None, *, quick: bool = False
+) -> tuple[list[Row], dict[str, object]]:
+    """Every table row; ``quick`` leaves out ingest timing, latency and the naive baseline."""
     corpora = pool_corpora(pool) if pool.is_dir() else [bundled()]
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     authority = FusionWeights().authority
+    variants = (ALL_UNITS, *UNIT_VARIANTS.values())
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
-        timing = ingest_timing(embedder, Path(tmp))
+        timing = {} if quick else ingest_timing(embedder, Path(tmp))
         workdir = keep or Path(tmp)
-        measured = [measure(corpus, embedder, workdir) for corpus in corpora]
-        naive = [naive_row(m, embedder) for m in measured]
+        per_corpus = [
+            measure(corpus, embedder, workdir, units=variants, timed=not quick)
+            for corpus in corpora
+        ]
+        measured = [group[0] for group in per_corpus]
+        naive = [] if quick else [naive_row(m, embedder) for m in measured]
     rows: list[Row] = []
+    for index, system in enumerate(UNIT_VARIANTS, start=1):
+        variant = [group[index] for group in per_corpus]
+        for m in variant:
+            others = [o for o in variant if o is not m] or [m]
+            weights, quantile = fit(others, authority)
+            rows.append(rows_for(m, weights, quantile, system))
     fitted = {}
     for m in measured:
         others = [o for o in measured if o is not m] or [m]
         weights, quantile = fit(others, authority)
         fitted[m.corpus.name] = (weights, quantile)
         row = rows_for(m, weights, quantile, "engine (held out)")
-        row.p95 = percentile(m.latencies, 95)
+        row.p95 = percentile(m.latencies, 95) if m.latencies else 0.0
         rows.append(row)
         rows.append(rows_for(m, FusionWeights(1.0, 0.0, 0.0, 0.0), quantile, "dense-only"))
         rows.append(rows_for(m, FusionWeights(0.0, 0.0, 1.0, 0.0), quantile, "bm25-only"))
@@ -303,7 +347,7 @@ def run(pool: Path, keep: Path | None) -> tuple[list[Row], dict[str, object]]:
         **timing,
         "fitted": fitted,
         "shipped": (all_weights, all_quantile),
-        "p50": {m.corpus.name: percentile(m.latencies, 50) for m in measured},
+        "p50": {m.corpus.name: percentile(m.latencies, 50) for m in measured if m.latencies},
     }
     systems = list(dict.fromkeys(r.system for r in rows))
     for system in systems:
@@ -311,7 +355,7 @@ def run(pool: Path, keep: Path | None) -> tuple[list[Row], dict[str, object]]:
     return rows, extra
 
 
-def write_outputs(rows: list[Row], extra: dict[str, object]) -> str:
+def table_text(rows: list[Row]) -> str:
     header = (
         "| system | corpus | hit@1 | hit@3 | MRR | off-topic refusal | false refusal | p95 ms "
         "| refusal, own extra off-topic |\n"
@@ -324,6 +368,10 @@ def write_outputs(rows: list[Row], extra: dict[str, object]) -> str:
         f"{'–' if r.extra_refusal is None else f'{r.extra_refusal:.3f}'} |\n"
         for r in ordered
     )
+    return header + body
+
+
+def write_outputs(rows: list[Row], extra: dict[str, object]) -> str:
     fitted = extra["fitted"]
     assert isinstance(fitted, dict)
     fits = "".join(
@@ -345,7 +393,7 @@ def write_outputs(rows: list[Row], extra: dict[str, object]) -> str:
         f"{extra['changed_s']:.1f} s ({extra['changed_embedded']} chunks embedded, calibrated "
         f"again with the probe vectors cached).\n"
     )
-    table = header + body + notes
+    table = table_text(rows) + notes
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
     (results / "retrieval.md").write_text(table, encoding="utf-8")
@@ -375,9 +423,20 @@ def plot(rows: list[Row], target: Path) -> None:
 
 
 def main() -> None:
-    pool = Path(sys.argv[1]) if len(sys.argv) > 1 else POOL
-    keep = Path(sys.argv[2]) if len(sys.argv) > 2 else None
-    rows, extra = run(pool, keep)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pool", nargs="?", type=Path, default=POOL)
+    parser.add_argument("keep", nargs="?", type=Path, default=None)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="held-out ranking and refusal only: no ingest timing, latency or naive baseline; "
+        "prints the table without writing bench/results",
+    )
+    args = parser.parse_args()
+    rows, extra = run(args.pool, args.keep, quick=args.quick)
+    if args.quick:
+        print(table_text(rows))
+        return
     print(write_outputs(rows, extra))
     with tempfile.TemporaryDirectory() as tmp:
         embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")

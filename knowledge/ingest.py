@@ -25,6 +25,8 @@ from knowledge.embedding import Embedder
 from knowledge.index import (
     CALIBRATION_KEY,
     HEADING_SUFFIX,
+    ITEM_UNIT,
+    QUESTION_UNIT,
     SECTION,
     SENTENCE,
     ProbeVectorCache,
@@ -328,6 +330,13 @@ def _embed_into(
             (chunk, f"{chunk.id}{HEADING_SUFFIX}", chunk.section.split(SECTION_SEPARATOR)[-1])
             for chunk, _ in batch
             if chunk.section
+        ]
+        # Search-only units: pseudo-questions and list items with their lead-in in front.
+        sentences += [
+            (chunk, f"{chunk.id}:{kind}{i}", text)
+            for chunk, _ in batch
+            for kind, texts in ((QUESTION_UNIT, chunk.questions), (ITEM_UNIT, chunk.items))
+            for i, text in enumerate(texts)
         ]
         if sentences:
             sentence_vectors = embedder.embed([s for _, _, s in sentences])
