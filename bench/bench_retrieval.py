@@ -46,7 +46,7 @@ from bot.answering.evaluation import load_cases, matches, percentile  # noqa: E4
 from bot.settings import BUNDLED_SOURCES, Settings  # noqa: E402
 from knowledge.calibration import decide_threshold, probe_sets  # noqa: E402
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
-from knowledge.index import ALL_UNITS, ITEM_UNIT, QUESTION_UNIT  # noqa: E402
+from knowledge.index import ALL_UNITS, HEADING_QUESTION_UNIT, ITEM_UNIT, QUESTION_UNIT  # noqa: E402
 from knowledge.loaders import iter_source_files, load_document  # noqa: E402
 from knowledge.ranking import FusionWeights, Signals, fuse  # noqa: E402
 
@@ -65,7 +65,10 @@ BASE_UNITS = frozenset({"s", "h"})
 UNIT_VARIANTS = {
     "engine, sentences and headings only (before)": BASE_UNITS,
     "engine, + list items with lead-in": BASE_UNITS | {ITEM_UNIT},
-    "engine, + pseudo-questions": BASE_UNITS | {QUESTION_UNIT},
+    "engine, + pseudo-questions": BASE_UNITS | {QUESTION_UNIT, HEADING_QUESTION_UNIT},
+    "engine, + rule questions only": BASE_UNITS | {QUESTION_UNIT},
+    "engine, + heading questions only": BASE_UNITS | {HEADING_QUESTION_UNIT},
+    "engine, + rule questions and list items": BASE_UNITS | {QUESTION_UNIT, ITEM_UNIT},
 }
 
 

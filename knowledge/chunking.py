@@ -17,7 +17,7 @@ from knowledge.documents import SECTION_SEPARATOR, Chunk, Document, Section
 MAX_CHUNK_CHARS = 1500
 # Bump when the way sections are cut into sentences changes: it is part of every chunk's
 # content hash, so the next ingest re-embeds the sentences instead of keeping stale ones.
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 # A sentence ends at . ! ? ; : before a capital or digit, but not after a lone letter ("s. 4",
 # "e.g.") or an abbreviation that is followed by a number or a name ("No. 3", "Cap. 486").
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])(?<!\b[A-Za-z]\.)\s+(?=[\"'(\[]?[A-Z0-9])")
@@ -82,13 +82,16 @@ def _verb_phrase(rest: str) -> str:
     return re.sub(r"\byour\b", "my", re.sub(r"\byou\b", "I", phrase))
 
 
+def heading_question(heading: str) -> str:
+    """The section's heading asked as a question (numbering dropped)."""
+    return f"What does the policy say about {_NUMBERING.sub('', heading).strip(' *_#')}?"
+
+
 def pseudo_questions(heading: str, sentences: tuple[str, ...]) -> tuple[str, ...]:
     """Question-like texts for a section, in the words employees ask with: one from the
     heading and "Can I ...?" from each rule sentence ("Staff must not paste ..." gives "Can
     I paste ...?"). Searched like sentences, never quoted."""
     found: list[str] = []
-    if heading:
-        found.append(f"What does the policy say about {_NUMBERING.sub('', heading).strip(' *_#')}?")
     for sentence in sentences:
         plain = _ITEM.sub(lambda m: m.group("item"), sentence).strip(" *_")
         match = _RULE.search(plain) or _IMPERATIVE.search(plain)

@@ -47,8 +47,8 @@ RANKER_VERSION = "fused/2"
 HEADING_SUFFIX = ":h"
 # Sentence-level records that are searched but never quoted: pseudo-questions (``:q3``) and
 # list items with their lead-in in front (``:l3``); quotable sentences are ``:s3``.
-QUESTION_UNIT, ITEM_UNIT = "q", "l"
-ALL_UNITS = frozenset({"s", "h", QUESTION_UNIT, ITEM_UNIT})
+QUESTION_UNIT, ITEM_UNIT, HEADING_QUESTION_UNIT = "q", "l", "t"
+ALL_UNITS = frozenset({"s", "h", QUESTION_UNIT, ITEM_UNIT, HEADING_QUESTION_UNIT})
 # Collections of cached probe vectors, one per embedding model (never an index version).
 PROBE_CACHE_PREFIX = "policybot-probe-vectors-"
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from knowledge.chunking import chunk_document, lead_in_items, pseudo_questions
+from knowledge.chunking import (
+    chunk_document,
+    heading_question,
+    lead_in_items,
+    pseudo_questions,
+)
 from knowledge.documents import Document, Section
 from knowledge.index import ALL_UNITS
 from knowledge.ranking import FusionWeights, Signals, fuse
@@ -20,8 +25,8 @@ def test_rule_sentences_and_heading_become_questions() -> None:
             "This section explains why.",
         ),
     )
+    assert heading_question("4.2 Customer data") == "What does the policy say about Customer data?"
     assert questions == (
-        "What does the policy say about Customer data?",
         "Can I paste customer account numbers into a public chatbot?",
         "Can I use my company account with Copilot?",
         "Can I record meetings without telling everyone?",
@@ -52,10 +57,7 @@ def test_chunks_carry_the_units_beside_their_sentences() -> None:
         "Staff must not upload client files:\n- contracts under negotiation\n- payroll exports",
     )
     [chunk] = chunk_document(Document(title="T", source="t.md", sections=(section,)))
-    assert chunk.questions == (
-        "What does the policy say about Inputs?",
-        "Can I upload client files?",
-    )
+    assert chunk.questions == ("Can I upload client files?",)
     assert chunk.items == (
         "Staff must not upload client files: contracts under negotiation",
         "Staff must not upload client files: payroll exports",
@@ -70,7 +72,7 @@ def test_chunks_carry_the_units_beside_their_sentences() -> None:
 def test_units_are_searched_but_never_quoted(engine) -> None:
     snapshot = engine.index._current()
     kinds = set(snapshot.unit_kind.tolist())
-    assert {"s", "h", "q", "l"} <= kinds
+    assert {"s", "h", "q", "l", "t"} <= kinds
     hits = engine.index.search("Can I paste customer data into the free ChatGPT?", limit=3)
     quoted = {text for hit in hits for text, _ in hit.best_sentences}
     texts = [text for _, text in snapshot.sentences]
