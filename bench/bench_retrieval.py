@@ -31,7 +31,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -46,7 +45,6 @@ from bot.answering.evaluation import load_cases, matches, percentile  # noqa: E4
 from bot.settings import BUNDLED_SOURCES, Settings  # noqa: E402
 from knowledge.calibration import decide_threshold, probe_sets  # noqa: E402
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
-from knowledge.index import ALL_UNITS, HEADING_QUESTION_UNIT, ITEM_UNIT, QUESTION_UNIT  # noqa: E402
 from knowledge.loaders import iter_source_files, load_document  # noqa: E402
 from knowledge.ranking import FusionWeights, Signals, fuse  # noqa: E402
 
@@ -58,18 +56,6 @@ QUANTILES = (0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 # Quantile of the near-topic probes' scores; None: near-topic probes not used.
 NEAR_QUANTILES = (None, 0.3, 0.4, 0.5, 0.6, 0.7)
 FALSE_REFUSAL_BUDGET = 0.05
-# The sentence signal with fewer kinds of sentence units, held out like the engine: each
-# sentence ("s") and heading ("h") only, then with list items given their lead-in ("l")
-# and with the pseudo-questions made from headings and rule sentences ("q").
-BASE_UNITS = frozenset({"s", "h"})
-UNIT_VARIANTS = {
-    "engine, sentences and headings only (before)": BASE_UNITS,
-    "engine, + list items with lead-in": BASE_UNITS | {ITEM_UNIT},
-    "engine, + pseudo-questions": BASE_UNITS | {QUESTION_UNIT, HEADING_QUESTION_UNIT},
-    "engine, + rule questions only": BASE_UNITS | {QUESTION_UNIT},
-    "engine, + heading questions only": BASE_UNITS | {HEADING_QUESTION_UNIT},
-    "engine, + rule questions and list items": BASE_UNITS | {QUESTION_UNIT, ITEM_UNIT},
-}
 
 
 @dataclass
@@ -102,44 +88,27 @@ class Row:
     extra_refusal: float | None = None
 
 
-def measure(
-    corpus: Corpus,
-    embedder: Embedder,
-    workdir: Path,
-    *,
-    units: tuple[frozenset[str], ...] = (ALL_UNITS,),
-    timed: bool = True,
-) -> list[Measured]:
-    """The corpus's signals once per set of sentence-unit kinds (one index, built once)."""
+def measure(corpus: Corpus, embedder: Embedder, workdir: Path, *, timed: bool = True) -> Measured:
+    """The corpus's signals, and (``timed``) the latency of the answer path per question."""
     settings = Settings(data_dir=workdir / "data", _env_file=None)
     engine = corpus_engine(corpus, settings, embedder=embedder, index_dir=workdir / corpus.name)
     cases = load_cases(corpus.questions)
+    chunks = engine.index.chunks()
+    probes = probe_sets()[0]
     latencies = []
     for case in cases if timed else ():
         started = time.perf_counter()
         engine.answerer.answer(case.question)
         latencies.append((time.perf_counter() - started) * 1000)
-    return [_measured(corpus, engine, cases, kinds, latencies) for kinds in units]
-
-
-def _measured(
-    corpus: Corpus, engine: Any, cases: list[Any], kinds: frozenset[str], latencies: list[float]
-) -> Measured:
-    chunks = engine.index.chunks()
-    probes = probe_sets()[0]
     extra_file = EXTRA / f"{corpus.name}.jsonl"
     extra = [c.question for c in load_cases(extra_file)] if extra_file.is_file() else []
-
-    def signals(questions: list[str]) -> Signals:
-        return engine.index.signals(questions, units=kinds)
-
     return Measured(
         corpus=corpus,
-        extra=signals(extra) if extra else None,
-        questions=signals([c.question for c in cases]),
-        off_topic=signals(list(probes.off_topic)),
-        near_topic=signals(list(probes.near_topic)),
-        in_scope=signals(probes.in_scope([c.section or c.document for c in chunks])),
+        extra=engine.index.signals(extra) if extra else None,
+        questions=engine.index.signals([c.question for c in cases]),
+        off_topic=engine.index.signals(list(probes.off_topic)),
+        near_topic=engine.index.signals(list(probes.near_topic)),
+        in_scope=engine.index.signals(probes.in_scope([c.section or c.document for c in chunks])),
         gold=np.array(
             [[matches(c.section, case.gold, document=c.document) for c in chunks] for case in cases]
         ),
@@ -314,23 +283,12 @@ def run(
     corpora = pool_corpora(pool) if pool.is_dir() else [bundled()]
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     authority = FusionWeights().authority
-    variants = (ALL_UNITS, *UNIT_VARIANTS.values())
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
         timing = {} if quick else ingest_timing(embedder, Path(tmp))
         workdir = keep or Path(tmp)
-        per_corpus = [
-            measure(corpus, embedder, workdir, units=variants, timed=not quick)
-            for corpus in corpora
-        ]
-        measured = [group[0] for group in per_corpus]
+        measured = [measure(corpus, embedder, workdir, timed=not quick) for corpus in corpora]
         naive = [] if quick else [naive_row(m, embedder) for m in measured]
     rows: list[Row] = []
-    for index, system in enumerate(UNIT_VARIANTS, start=1):
-        variant = [group[index] for group in per_corpus]
-        for m in variant:
-            others = [o for o in variant if o is not m] or [m]
-            weights, quantile = fit(others, authority)
-            rows.append(rows_for(m, weights, quantile, system))
     fitted = {}
     for m in measured:
         others = [o for o in measured if o is not m] or [m]

@@ -54,10 +54,6 @@ class Chunk:
     location: str | None
     kind: str
     sentences: tuple[str, ...]
-    # Search-only units (never quoted): question-like texts made from the heading and the
-    # rule sentences, and list items / table rows with their lead-in sentence in front.
-    questions: tuple[str, ...] = ()
-    items: tuple[str, ...] = ()
 
     @property
     def embedding_text(self) -> str:

@@ -45,10 +45,6 @@ CALIBRATION_KEY = "calibration"
 # Part of the calibration digest: a change to how scores are computed invalidates the rule.
 RANKER_VERSION = "fused/2"
 HEADING_SUFFIX = ":h"
-# Sentence-level records that are searched but never quoted: pseudo-questions (``:q3``) and
-# list items with their lead-in in front (``:l3``); quotable sentences are ``:s3``.
-QUESTION_UNIT, ITEM_UNIT, HEADING_QUESTION_UNIT = "q", "l", "t"
-ALL_UNITS = frozenset({"s", "h", QUESTION_UNIT, ITEM_UNIT, HEADING_QUESTION_UNIT})
 # Collections of cached probe vectors, one per embedding model (never an index version).
 PROBE_CACHE_PREFIX = "policybot-probe-vectors-"
 
@@ -156,7 +152,7 @@ class _Snapshot:
         records = collection.get(include=["documents", "metadatas", "embeddings"])
         self.chunks: list[ChunkRecord] = []
         section_vectors: list[Any] = []
-        sentence_rows: list[tuple[str, str, Any, str]] = []
+        sentence_rows: list[tuple[str, str, Any, bool]] = []
         for rid, text, meta, vector in zip(
             records["ids"],
             records["documents"],
@@ -165,8 +161,8 @@ class _Snapshot:
             strict=True,
         ):
             if meta.get("granularity") == SENTENCE:
-                kind = "h" if rid.endswith(HEADING_SUFFIX) else rid.rsplit(":", 1)[-1][:1]
-                sentence_rows.append((str(meta["chunk_id"]), text, vector, kind))
+                heading = rid.endswith(HEADING_SUFFIX)
+                sentence_rows.append((str(meta["chunk_id"]), text, vector, heading))
                 continue
             section_vectors.append(vector)
             self.chunks.append(
@@ -186,8 +182,7 @@ class _Snapshot:
         self.position = {chunk.id: i for i, chunk in enumerate(self.chunks)}
         # Headings are searched like sentences but never quoted as part of an answer.
         self.sentences = [(self.position[cid], text) for cid, text, _, _ in sentence_rows]
-        self.unit_kind = np.array([kind for *_, kind in sentence_rows], dtype="<U1")
-        self.quotable = self.unit_kind == "s"
+        self.quotable = np.array([not heading for *_, heading in sentence_rows], dtype=bool)
         self.sentence_owner = np.array([owner for owner, _ in self.sentences], dtype=np.int64)
         dimension = int(pointer.get("dimension", 1))
         self.section_vectors = _matrix(section_vectors, dimension)
@@ -331,13 +326,12 @@ class KnowledgeIndex:
             )
         return hits
 
-    def signals(self, questions: list[str], *, units: frozenset[str] | None = None) -> Signals:
-        """Every signal of every question against every section, in one pass; ``units``
-        limits the sentence signal to those kinds of sentence records (default: all)."""
+    def signals(self, questions: list[str]) -> Signals:
+        """Every signal of every question against every section, in one pass."""
         snapshot = self._current()
         if snapshot is None or not snapshot.chunks:
             raise KnowledgeIndexError("the index is empty; run `policybot ingest` first")
-        return snapshot_signals(snapshot, self.embedder, questions, self.reader, units)
+        return snapshot_signals(snapshot, self.embedder, questions, self.reader)
 
     def top_scores(self, questions: list[str]) -> np.ndarray:
         """The best fused score of each question (what the not-found rule is applied to)."""
@@ -440,15 +434,10 @@ def snapshot_signals(
     embedder: Embedder,
     questions: list[str],
     reader: QuestionReader | None = None,
-    units: frozenset[str] | None = None,
 ) -> Signals:
     reader = reader or QuestionReader.for_languages(embedder.languages)
     queries, vectors = read_questions(snapshot, embedder, reader, questions)
-    sentence_sims = vectors @ snapshot.sentence_vectors.T
-    if units is not None:
-        # What the signal would be without some kinds of units (benchmarks compare them).
-        sentence_sims[:, ~np.isin(snapshot.unit_kind, list(units))] = -1.0
-    return _signals(snapshot, queries, vectors, sentence_sims)
+    return _signals(snapshot, queries, vectors, vectors @ snapshot.sentence_vectors.T)
 
 
 def read_questions(

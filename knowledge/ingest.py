@@ -19,15 +19,12 @@ from typing import Any
 from bot.errors import ConfigurationError, DocumentError
 from knowledge.calibration import Calibration, calibration_digest, probe_sets
 from knowledge.changes import SectionChange, section_changes, stored_sections
-from knowledge.chunking import chunk_document, heading_question
+from knowledge.chunking import chunk_document
 from knowledge.documents import SECTION_SEPARATOR, Chunk, Document
 from knowledge.embedding import Embedder
 from knowledge.index import (
     CALIBRATION_KEY,
-    HEADING_QUESTION_UNIT,
     HEADING_SUFFIX,
-    ITEM_UNIT,
-    QUESTION_UNIT,
     SECTION,
     SENTENCE,
     ProbeVectorCache,
@@ -329,21 +326,6 @@ def _embed_into(
             for i, sentence in enumerate(chunk.sentences)
         ] + [
             (chunk, f"{chunk.id}{HEADING_SUFFIX}", chunk.section.split(SECTION_SEPARATOR)[-1])
-            for chunk, _ in batch
-            if chunk.section
-        ]
-        # Search-only units: pseudo-questions and list items with their lead-in in front.
-        sentences += [
-            (chunk, f"{chunk.id}:{kind}{i}", text)
-            for chunk, _ in batch
-            for kind, texts in ((QUESTION_UNIT, chunk.questions), (ITEM_UNIT, chunk.items))
-            for i, text in enumerate(texts)
-        ] + [
-            (
-                chunk,
-                f"{chunk.id}:{HEADING_QUESTION_UNIT}0",
-                heading_question(chunk.section.split(SECTION_SEPARATOR)[-1]),
-            )
             for chunk, _ in batch
             if chunk.section
         ]
