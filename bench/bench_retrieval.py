@@ -23,6 +23,7 @@ ingest time is a first ingest of the bundled sources including calibration.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import shutil
 import sys
@@ -87,14 +88,15 @@ class Row:
     extra_refusal: float | None = None
 
 
-def measure(corpus: Corpus, embedder: Embedder, workdir: Path) -> Measured:
+def measure(corpus: Corpus, embedder: Embedder, workdir: Path, *, timed: bool = True) -> Measured:
+    """The corpus's signals, and (``timed``) the latency of the answer path per question."""
     settings = Settings(data_dir=workdir / "data", _env_file=None)
     engine = corpus_engine(corpus, settings, embedder=embedder, index_dir=workdir / corpus.name)
     cases = load_cases(corpus.questions)
     chunks = engine.index.chunks()
     probes = probe_sets()[0]
     latencies = []
-    for case in cases:
+    for case in cases if timed else ():
         started = time.perf_counter()
         engine.answerer.answer(case.question)
         latencies.append((time.perf_counter() - started) * 1000)
@@ -274,15 +276,18 @@ def macro(rows: list[Row], system: str) -> Row:
     )
 
 
-def run(pool: Path, keep: Path | None) -> tuple[list[Row], dict[str, object]]:
+def run(
+    pool: Path, keep: Path | None, *, quick: bool = False
+) -> tuple[list[Row], dict[str, object]]:
+    """Every table row; ``quick`` leaves out ingest timing, latency and the naive baseline."""
     corpora = pool_corpora(pool) if pool.is_dir() else [bundled()]
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     authority = FusionWeights().authority
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
-        timing = ingest_timing(embedder, Path(tmp))
+        timing = {} if quick else ingest_timing(embedder, Path(tmp))
         workdir = keep or Path(tmp)
-        measured = [measure(corpus, embedder, workdir) for corpus in corpora]
-        naive = [naive_row(m, embedder) for m in measured]
+        measured = [measure(corpus, embedder, workdir, timed=not quick) for corpus in corpora]
+        naive = [] if quick else [naive_row(m, embedder) for m in measured]
     rows: list[Row] = []
     fitted = {}
     for m in measured:
@@ -290,7 +295,7 @@ def run(pool: Path, keep: Path | None) -> tuple[list[Row], dict[str, object]]:
         weights, quantile = fit(others, authority)
         fitted[m.corpus.name] = (weights, quantile)
         row = rows_for(m, weights, quantile, "engine (held out)")
-        row.p95 = percentile(m.latencies, 95)
+        row.p95 = percentile(m.latencies, 95) if m.latencies else 0.0
         rows.append(row)
         rows.append(rows_for(m, FusionWeights(1.0, 0.0, 0.0, 0.0), quantile, "dense-only"))
         rows.append(rows_for(m, FusionWeights(0.0, 0.0, 1.0, 0.0), quantile, "bm25-only"))
@@ -303,7 +308,7 @@ def run(pool: Path, keep: Path | None) -> tuple[list[Row], dict[str, object]]:
         **timing,
         "fitted": fitted,
         "shipped": (all_weights, all_quantile),
-        "p50": {m.corpus.name: percentile(m.latencies, 50) for m in measured},
+        "p50": {m.corpus.name: percentile(m.latencies, 50) for m in measured if m.latencies},
     }
     systems = list(dict.fromkeys(r.system for r in rows))
     for system in systems:
@@ -311,7 +316,7 @@ def run(pool: Path, keep: Path | None) -> tuple[list[Row], dict[str, object]]:
     return rows, extra
 
 
-def write_outputs(rows: list[Row], extra: dict[str, object]) -> str:
+def table_text(rows: list[Row]) -> str:
     header = (
         "| system | corpus | hit@1 | hit@3 | MRR | off-topic refusal | false refusal | p95 ms "
         "| refusal, own extra off-topic |\n"
@@ -324,6 +329,10 @@ def write_outputs(rows: list[Row], extra: dict[str, object]) -> str:
         f"{'–' if r.extra_refusal is None else f'{r.extra_refusal:.3f}'} |\n"
         for r in ordered
     )
+    return header + body
+
+
+def write_outputs(rows: list[Row], extra: dict[str, object]) -> str:
     fitted = extra["fitted"]
     assert isinstance(fitted, dict)
     fits = "".join(
@@ -345,7 +354,7 @@ def write_outputs(rows: list[Row], extra: dict[str, object]) -> str:
         f"{extra['changed_s']:.1f} s ({extra['changed_embedded']} chunks embedded, calibrated "
         f"again with the probe vectors cached).\n"
     )
-    table = header + body + notes
+    table = table_text(rows) + notes
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
     (results / "retrieval.md").write_text(table, encoding="utf-8")
@@ -375,9 +384,20 @@ def plot(rows: list[Row], target: Path) -> None:
 
 
 def main() -> None:
-    pool = Path(sys.argv[1]) if len(sys.argv) > 1 else POOL
-    keep = Path(sys.argv[2]) if len(sys.argv) > 2 else None
-    rows, extra = run(pool, keep)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pool", nargs="?", type=Path, default=POOL)
+    parser.add_argument("keep", nargs="?", type=Path, default=None)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="held-out ranking and refusal only: no ingest timing, latency or naive baseline; "
+        "prints the table without writing bench/results",
+    )
+    args = parser.parse_args()
+    rows, extra = run(args.pool, args.keep, quick=args.quick)
+    if args.quick:
+        print(table_text(rows))
+        return
     print(write_outputs(rows, extra))
     with tempfile.TemporaryDirectory() as tmp:
         embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
