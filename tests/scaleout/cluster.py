@@ -74,7 +74,9 @@ def postgres_unreachable_reason() -> str | None:
     except OSError as exc:
         return f"PostgreSQL is not reachable at {url.host}:{url.port or 5432} ({exc})"
     if chroma_command() is None:
-        return "the `chroma` command (from the chromadb package) is neither beside Python nor on PATH"
+        return (
+            "the `chroma` command (from the chromadb package) is neither beside Python nor on PATH"
+        )
     return None
 
 
@@ -284,7 +286,10 @@ def start_cluster(root: Path, *, servers: int = 2) -> Iterator[Cluster]:
         chroma_port = free_port()
         chroma_log = (root / "chroma.log").open("wb")
         chroma = subprocess.Popen(
-            [chroma_command() or "chroma", *chroma_args(str(root / "chroma"), "127.0.0.1", chroma_port)],
+            [
+                chroma_command() or "chroma",
+                *chroma_args(str(root / "chroma"), "127.0.0.1", chroma_port),
+            ],
             stdout=chroma_log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
