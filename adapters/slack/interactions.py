@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -248,23 +249,7 @@ def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
 
         runtime.work.spawn(take(), name="claim")
 
-    @bolt.action(cards.RESOLVE)
-    async def resolve(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        await ack()
-        channel, ts = clicked_message(body)
-        if not in_support_channel(runtime, channel):
-            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
-            return
-        reference = str(action.get("value") or "")
-        view = modals.resolve_modal(reference, {"channel": channel or "", "ts": ts or ""})
-        if not await open_form(client, body["trigger_id"], view):
-            await privately(respond, TRIGGER_EXPIRED_TEXT)
+    register_card_form(bolt, runtime, cards.RESOLVE, modals.resolve_modal)
 
     @bolt.view(modals.RESOLVE_CALLBACK)
     async def resolve_submitted(
@@ -297,22 +282,7 @@ def register_reply(bolt: AsyncApp, runtime: SlackRuntime) -> None:
     """ "Reply to reporter" on a ticket card: a form, then the reply goes out through the
     outbox on the reporter's platform, with a line in the audit trail."""
 
-    @bolt.action(cards.REPLY)
-    async def reply(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        await ack()
-        channel, ts = clicked_message(body)
-        if not in_support_channel(runtime, channel):
-            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
-            return
-        view = modals.reply_modal(str(action.get("value") or ""), {"channel": channel or ""})
-        if not await open_form(client, body["trigger_id"], view):
-            await privately(respond, TRIGGER_EXPIRED_TEXT)
+    register_card_form(bolt, runtime, cards.REPLY, modals.reply_modal)
 
     @bolt.view(modals.REPLY_CALLBACK)
     async def reply_submitted(
@@ -335,11 +305,7 @@ def register_reply(bolt: AsyncApp, runtime: SlackRuntime) -> None:
                 outcome = f"{reference}: {CONFIRMATIONS['reply']}"
             except HandoffError as exc:
                 outcome = str(exc)
-            await client.chat_postEphemeral(
-                channel=runtime.settings.support_channel or staff,
-                user=staff,
-                text=render.escape(outcome),
-            )
+            await tell_staff(client, runtime, staff, outcome)
 
         runtime.work.spawn(send(), name="reply")
 
@@ -349,23 +315,7 @@ def register_assignment(bolt: AsyncApp, runtime: SlackRuntime) -> None:
     The core's card decides when they are offered and the core records both in the audit
     trail; the card is updated in place through the outbox like any other change."""
 
-    @bolt.action(cards.REASSIGN)
-    async def reassign(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        await ack()
-        channel, ts = clicked_message(body)
-        if not in_support_channel(runtime, channel):
-            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
-            return
-        reference = str(action.get("value") or "")
-        view = modals.reassign_modal(reference, {"channel": channel or "", "ts": ts or ""})
-        if not await open_form(client, body["trigger_id"], view):
-            await privately(respond, TRIGGER_EXPIRED_TEXT)
+    register_card_form(bolt, runtime, cards.REASSIGN, modals.reassign_modal)
 
     @bolt.view(modals.REASSIGN_CALLBACK)
     async def reassign_submitted(
@@ -391,11 +341,7 @@ def register_assignment(bolt: AsyncApp, runtime: SlackRuntime) -> None:
                 outcome = f"{reference}: {CONFIRMATIONS['reassign']}"
             except HandoffError as exc:
                 outcome = str(exc)
-            await client.chat_postEphemeral(
-                channel=runtime.settings.support_channel or staff,
-                user=staff,
-                text=render.escape(outcome),
-            )
+            await tell_staff(client, runtime, staff, outcome)
 
         runtime.work.spawn(hand_over(), name="reassign")
 
@@ -420,6 +366,45 @@ def register_assignment(bolt: AsyncApp, runtime: SlackRuntime) -> None:
                 await privately(respond, str(exc))
 
         runtime.work.spawn(release(), name="unassign")
+
+
+def register_card_form(
+    bolt: AsyncApp,
+    runtime: SlackRuntime,
+    action_id: str,
+    modal: Callable[[str, Mapping[str, str]], dict[str, Any]],
+) -> None:
+    """A ticket card button that opens a form (Resolve, Reply, Reassign): only in the support
+    channel, and the form carries the card's address so the submission updates that card."""
+
+    @bolt.action(action_id)
+    async def open_card_form(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        channel, ts = clicked_message(body)
+        if not in_support_channel(runtime, channel):
+            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
+            return
+        reference = str(action.get("value") or "")
+        view = modal(reference, {"channel": channel or "", "ts": ts or ""})
+        if not await open_form(client, body["trigger_id"], view):
+            await privately(respond, TRIGGER_EXPIRED_TEXT)
+
+
+async def tell_staff(
+    client: AsyncWebClient, runtime: SlackRuntime, staff: str, outcome: str
+) -> None:
+    """The outcome of a submitted card form, shown only to the staff member who sent it."""
+    await client.chat_postEphemeral(
+        channel=runtime.settings.support_channel or staff,
+        user=staff,
+        text=render.escape(outcome),
+    )
 
 
 def in_support_channel(runtime: SlackRuntime, channel: str | None) -> bool:
