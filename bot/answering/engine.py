@@ -138,6 +138,9 @@ class Engine:
                     upcoming=versions.upcoming,
                 )
         if report.changes:
+            # The coverage is of the index this ingest built: reload the snapshot now, or a
+            # snapshot read less than its check interval ago would still be the old index.
+            self.index.refresh()
             report.coverage = self._coverage_shift(report.changes)
             stale = {(c.document, c.section) for c in report.changes if c.change != ADDED}
             queue_stale_cards(store, stale, datetime.now(UTC))
