@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -228,26 +228,9 @@ def register(bolt: AsyncApp, runtime: SlackRuntime) -> None:
 
         runtime.work.spawn(submit(), name="incident_form")
 
-    @bolt.action(cards.CLAIM)
-    async def claim(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        channel, ts = clicked_message(body)
-        if not in_support_channel(runtime, channel):
-            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
-            return
-        reference = str(action.get("value") or "")
-        if channel and ts:
-            await runtime.notifier.remember_card(reference, channel, ts)
-
-        async def take() -> None:
-            try:
-                await runtime.assistant.desk.claim(reference, staff_name(body))
-            except HandoffError as exc:
-                await privately(respond, str(exc))
-
-        runtime.work.spawn(take(), name="claim")
+    register_card_button(
+        bolt, runtime, cards.CLAIM, "claim", lambda ref, who: runtime.assistant.desk.claim(ref, who)
+    )
 
     register_card_form(bolt, runtime, cards.RESOLVE, modals.resolve_modal)
 
@@ -345,27 +328,14 @@ def register_assignment(bolt: AsyncApp, runtime: SlackRuntime) -> None:
 
         runtime.work.spawn(hand_over(), name="reassign")
 
-    @bolt.action(cards.UNASSIGN)
-    async def unassign(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        channel, ts = clicked_message(body)
-        if not in_support_channel(runtime, channel):
-            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
-            return
-        reference = str(action.get("value") or "")
-        if channel and ts:
-            await runtime.notifier.remember_card(reference, channel, ts)
-
-        async def release() -> None:
-            try:
-                await runtime.assistant.desk.unassign(reference, staff_name(body))
-                await privately(respond, f"{reference}: {CONFIRMATIONS['unassign']}")
-            except HandoffError as exc:
-                await privately(respond, str(exc))
-
-        runtime.work.spawn(release(), name="unassign")
+    register_card_button(
+        bolt,
+        runtime,
+        cards.UNASSIGN,
+        "unassign",
+        lambda ref, who: runtime.assistant.desk.unassign(ref, who),
+        confirm=True,
+    )
 
 
 def register_card_form(
@@ -394,6 +364,43 @@ def register_card_form(
         view = modal(reference, {"channel": channel or "", "ts": ts or ""})
         if not await open_form(client, body["trigger_id"], view):
             await privately(respond, TRIGGER_EXPIRED_TEXT)
+
+
+def register_card_button(
+    bolt: AsyncApp,
+    runtime: SlackRuntime,
+    action_id: str,
+    verb: str,
+    act: Callable[[str, str], Awaitable[object]],
+    *,
+    confirm: bool = False,
+) -> None:
+    """A ticket card button that acts at once (Claim, Unassign): only in the support
+    channel; the clicked card is remembered so the change updates it; a refusal (and, with
+    ``confirm``, the outcome) is told only to whoever clicked."""
+
+    @bolt.action(action_id)
+    async def act_on_card(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        channel, ts = clicked_message(body)
+        if not in_support_channel(runtime, channel):
+            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
+            return
+        reference = str(action.get("value") or "")
+        if channel and ts:
+            await runtime.notifier.remember_card(reference, channel, ts)
+
+        async def run() -> None:
+            try:
+                await act(reference, staff_name(body))
+                if confirm:
+                    await privately(respond, f"{reference}: {CONFIRMATIONS[verb]}")
+            except HandoffError as exc:
+                await privately(respond, str(exc))
+
+        runtime.work.spawn(run(), name=verb)
 
 
 async def tell_staff(
