@@ -20,7 +20,9 @@ from aiohttp.web import BaseRequest, StreamResponse
 
 # LogRecord attributes that are not "extra" fields a caller passed.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
-NOISY_LOGGERS = ("chromadb", "httpx", "sentence_transformers", "urllib3", "bm25s")
+# Alembic prints a line per migration step at INFO; the store logs one line of its own
+# ("store ... migrated from X to Y"), so a CLI command that opens the store stays quiet.
+NOISY_LOGGERS = ("alembic", "chromadb", "httpx", "sentence_transformers", "urllib3", "bm25s")
 # The project's own loggers log outcomes only; every other logger is a library's, and so
 # are the ones the project hands to Slack's libraries (``web.payload_safe_logger``).
 OWN_LOGGERS = frozenset({"adapters", "bot", "knowledge", "policybot"})

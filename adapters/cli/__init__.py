@@ -29,7 +29,7 @@ from adapters.cli import (
     tickets,
     users,
 )
-from adapters.logs import StderrHandler
+from adapters.logs import NOISY_LOGGERS, StderrHandler
 from bot.errors import ConfigurationError, PolicyBotError
 from bot.settings import Settings
 
@@ -68,7 +68,7 @@ def configure_logging(level: str) -> None:
         handlers=[StderrHandler()],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("chromadb", "httpx", "sentence_transformers", "urllib3", "bm25s"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -182,6 +182,10 @@ def test_the_console_script_exits_2_for_an_unknown_ticket(
     )  # fmt: skip
     assert (result.returncode, result.stdout) == (2, "")
     assert "no ticket 'ESC-2026-0404'" in result.stderr
+    # The store was created and migrated on the way: one line of the store's own, not
+    # Alembic's line per migration step.
+    assert "Running upgrade" not in result.stderr
+    assert "migrated from empty to" in result.stderr
 
 
 def test_show_prints_times_in_the_organisations_time_zone(
