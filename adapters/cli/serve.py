@@ -27,7 +27,6 @@ from bot.handoff.outbox import OutboxRelay
 from bot.privacy.retention import purge_daily
 from bot.settings import Settings
 from bot.store import Store, open_store
-from knowledge.batching import set_torch_threads
 from knowledge.embedding import Embedder
 
 log = logging.getLogger(__name__)
@@ -78,7 +77,6 @@ def build_context(settings: Settings, *, embedder: Embedder | None = None) -> Se
     configured embedding model). Each failure is a :class:`PolicyBotError` naming the fix.
     """
     store = open_store(settings)
-    set_torch_threads(settings.torch_threads)
     try:
         engine = build_engine(settings, embedder=embedder)
         report = engine.ensure_ingested()  # reads the pointer: checks the model and dimension

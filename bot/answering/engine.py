@@ -27,7 +27,7 @@ from bot.store.documents import (
     effective_date,
 )
 from bot.store.ingest_lock import IngestLock, IngestRunning
-from knowledge.batching import BatchingEmbedder
+from knowledge.batching import BatchingEmbedder, set_torch_threads
 from knowledge.changes import ADDED, SectionChange, StoredSection, section_changes
 from knowledge.chunking import chunk_document
 from knowledge.coverage import coverage_shift, sources_from_index
@@ -308,6 +308,10 @@ def build_engine(
     settings: Settings, *, embedder: Embedder | None = None, composer: Composer | None = None
 ) -> Engine:
     keep_data_local()
+    # Every process that answers (serve, chat, ask, eval) pays torch's per-call thread
+    # hand-offs otherwise: on a busy 2-core machine two threads made one question cost 15x
+    # the wall time of one thread (``bench/bench_answer_latency.py``).
+    set_torch_threads(settings.torch_threads)
     # The client first: an unreachable Chroma server fails before seconds of model loading.
     client = make_client(index_dir=settings.resolved_index_dir, chroma_url=settings.chroma_url)
     embedder = embedder or SentenceTransformerEmbedder(settings.embedding_model)
