@@ -9,13 +9,23 @@ and the calibration quantiles are fitted on the other corpora exactly as
 ``bench_retrieval.fit`` does (macro hit@1 + MRR for the ranking, then the highest refusal with
 macro false refusal within budget), and the corpus is measured with them. Ideas:
 
-- base: what ships (section dense, best-sentence dense, squashed BM25);
-- z / minmax: each signal standardised per question across the sections before fusion;
-- rrf: reciprocal-rank fusion for the order, the base fused score for the not-found rule;
-- heading-dense: a fourth signal, the embedding of "document › heading path" alone;
-- context-sentence: sentences embedded as "heading: sentence" instead of bare;
-- bm25 variants: k1/b fitted, a stronger stemmer, our own workplace-IT synonym map;
-- prf: dense pseudo-relevance feedback, q' = q + a·mean of the top-k section vectors.
+- base: what ships (section dense, best-sentence dense, squashed BM25), its weights also
+  fitted on hit@1 + hit@3 + MRR and on hit@1 + MRR averaged over neighbouring grid points;
+- z-score / min-max: each signal standardised per question across the sections before fusion
+  (the not-found rule then applies to the standardised fused score);
+- reciprocal-rank fusion: the order by weighted 1/(60 + rank) per signal, the not-found rule
+  on the raw fused score with the same weights (ranks carry no confidence);
+- standardised on the off-topic probes: each signal centred and scaled by its spread over the
+  index's own off-topic probes (an affine map per index, so refusal keeps a scale);
+- heading-path dense: a fourth signal, the embedding of "document › heading path" alone;
+- context sentences: sentences embedded as "heading: sentence" instead of bare;
+- best-sentence BM25: a fourth signal, BM25 over "heading: sentence" units, best per section;
+- BM25 variants: k1/b fitted, a stronger suffix stemmer, our own workplace-IT synonym map
+  (query side), and their combinations;
+- dense PRF: q' = q + a·mean of the top-k section vectors, a and k fitted.
+
+Exploratory: the signals are recomputed here from the index's stored vectors (the shipped
+path is ``knowledge.index``); ``base`` reproduces ``bench_retrieval.py``'s engine rows.
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ from bot.settings import Settings  # noqa: E402
 from knowledge.calibration import decide_threshold, probe_sets  # noqa: E402
 from knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 from knowledge.index import read_questions  # noqa: E402
-from knowledge.lexical import _STOPWORDS, _WORD, stem  # noqa: E402
+from knowledge.lexical import _STOPWORDS, _WORD, tokenize  # noqa: E402
 from knowledge.ranking import about_regulator  # noqa: E402
 
 SETS = ("q", "off", "near", "ins", "extra")
@@ -68,6 +78,7 @@ class Material:
     outside: np.ndarray
     regulator: dict[str, np.ndarray] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)
+    sentence_texts: list[str] = field(default_factory=list)
 
 
 def load(corpus: Corpus, embedder: SentenceTransformerEmbedder, keep: Path) -> Material:
@@ -85,7 +96,7 @@ def load(corpus: Corpus, embedder: SentenceTransformerEmbedder, keep: Path) -> M
         "ins": probes.in_scope(snap.headings),
         "extra": [c.question for c in load_cases(extra_file)] if extra_file.is_file() else [],
     }
-    cache = keep / f"ideas-{corpus.name}.npz"
+    cache = keep / f"ideas-{corpus.name}-{snap.pointer['collection']}.npz"
     sentence_texts = [text for _, text in snap.sentences]
     heading_of = [snap.chunks[owner].section.split(" › ")[-1] for owner, _ in snap.sentences]
     contextual = [
@@ -123,6 +134,7 @@ def load(corpus: Corpus, embedder: SentenceTransformerEmbedder, keep: Path) -> M
         outside=np.array([case.out_of_scope for case in cases]),
         regulator={k: about_regulator(v) for k, v in queries.items()},
         labels=[f"{c.document} › {c.section}" for c in chunks],
+        sentence_texts=contextual,
     )
 
 
@@ -214,10 +226,12 @@ SYNONYMS = {
 
 
 def tokenizer(kind: str) -> Callable[[str], list[str]]:
-    stemmer = strong_stem if kind == "strong" else stem
+    """The shipped tokenizer ("light"), or the same words under the stronger stemmer."""
+    if kind != "strong":
+        return tokenize
 
     def tok(text: str) -> list[str]:
-        return [stemmer(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+        return [strong_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
 
     return tok
 
@@ -305,7 +319,27 @@ def _signal_mats(m: Material, which: str, idea: Idea, params: tuple[float, ...])
     out["lexical"] = lexical(m, which, idea.lex_kind, k1, b, idea.syn)
     if "heading" in idea.signals:
         out["heading"] = q @ m.heading_path.T
+    if "sentence-bm25" in idea.signals:
+        out["sentence-bm25"] = sentence_lexical(m, which, idea.lex_kind, k1, b)
     return out
+
+
+def sentence_lexical(m: Material, which: str, kind: str, k1: float, b: float) -> np.ndarray:
+    """The best BM25 score of a sentence ("heading: sentence") of each section, squashed."""
+    key = (m.name, which, k1, b, False, f"sentences/{kind}")
+    if key not in _LEX_CACHE:
+        tok = tokenizer(kind)
+        bm = bm25s.BM25(k1=k1, b=b)
+        bm.index([tok(t) or ["_empty_"] for t in m.sentence_texts], show_progress=False)
+        raw = np.zeros((len(m.queries[which]), len(m.sentence_texts)), dtype=np.float32)
+        for row, q in enumerate(m.queries[which]):
+            if tokens := tok(q):
+                raw[row] = bm.get_scores(tokens)
+        best = np.zeros((raw.shape[0], len(m.texts)), dtype=np.float32)
+        for row in range(raw.shape[0]):
+            np.maximum.at(best[row], m.owner, raw[row])
+        _LEX_CACHE[key] = best / (best + 6.0)
+    return _LEX_CACHE[key]
 
 
 def normalise(x: np.ndarray, norm: str) -> np.ndarray:
@@ -456,6 +490,7 @@ def ideas() -> list[Idea]:
         Idea("standardised on the index's off-topic probes", norm="probe"),
         Idea("+ heading-path dense", signals=("dense", "sentence", "lexical", "heading")),
         Idea("context sentences", context=True),
+        Idea("+ best-sentence BM25", signals=("dense", "sentence", "lexical", "sentence-bm25")),
         Idea("bm25 k1/b fitted", grid=tuple((k1, b, 0.0, 0) for k1 in k1s for b in bs)),
         Idea("bm25 stronger stemmer", lex_kind="strong"),
         Idea("bm25 + synonym map", syn=True),
@@ -492,9 +527,10 @@ def main() -> None:
             r = metrics(m, idea, params, weights, auth, rule)
             rows.append(r)
             fitted = f"w={weights} p={params} q={rule}"
+            extra = f"{r['extra']:.3f}" if "extra" in r else "–"
             print(
                 f"| {idea.name} | {m.name} | {r['hit1']:.3f} | {r['hit3']:.3f} | {r['mrr']:.3f}"
-                f" | {r['refusal']:.3f} | {r['fr']:.3f} | {r.get('extra', float('nan')):.3f}"
+                f" | {r['refusal']:.3f} | {r['fr']:.3f} | {extra}"
                 f" | {fitted} |",
                 flush=True,
             )
