@@ -19,12 +19,12 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.background import BackgroundWork
 from adapters.server import ServerContext
 from adapters.slack import commands, interactions, questions, web
 from adapters.slack.dedupe import ClaimDelivery, DedupeMiddleware, store_claims, store_finish
 from adapters.slack.settings import SlackSettings
 from adapters.slack.support import PLATFORM, SlackNotifier
-from adapters.slack.work import BackgroundWork
 from bot.errors import ConfigurationError
 from bot.store.deliveries import CardMemory
 
@@ -95,7 +95,7 @@ class SlackRuntime:
     notifier: SlackNotifier
     # Threads for work on the acknowledgement path only (the delivery claim).
     ack_executor: ThreadPoolExecutor
-    work: BackgroundWork = field(default_factory=BackgroundWork)
+    work: BackgroundWork = field(default_factory=lambda: BackgroundWork("slack"))
 
     @property
     def assistant(self) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 
+from adapters.background import BackgroundWork
 from adapters.teams import payloads
 from adapters.teams.connector import TeamsCloudAdapter, send
 from adapters.teams.dedupe import FINISH_KEY
@@ -40,7 +41,7 @@ class LaterReplies:
     ) -> None:
         self.adapter = adapter
         self.app_id = app_id
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.work = BackgroundWork("teams")
         # Reply turns open at once (each sends a typing indicator and the answer through the
         # connector, work on the event loop): a burst of them would hold up the HTTP
         # responses of the activities still arriving. The answers themselves are already
@@ -53,11 +54,7 @@ class LaterReplies:
         activity = turn_context.activity
         reference = TurnContext.get_conversation_reference(activity)
         finish: Finish | None = turn_context.turn_state.pop(FINISH_KEY, None)
-        task = asyncio.get_running_loop().create_task(
-            self._run(reference, activity.id, reply, finish), name="teams:answer"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.work.spawn(self._run(reference, activity.id, reply, finish), name="answer")
 
     async def _run(
         self, reference: Any, activity_id: str | None, reply: Reply, finish: Finish | None
@@ -90,19 +87,9 @@ class LaterReplies:
 
     @property
     def pending(self) -> int:
-        return len(self._tasks)
+        return self.work.pending
 
     async def drain(self, timeout: float | None = None) -> None:
         """Wait for the replies in flight (and any they start); cancel the rest after
         ``timeout`` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while self._tasks:
-            remaining = None if deadline is None else max(0.0, deadline - loop.time())
-            _, pending = await asyncio.wait(set(self._tasks), timeout=remaining)
-            if pending and deadline is not None and loop.time() >= deadline:
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-                log.warning("teams: cancelled %d unsent answer(s) at shutdown", len(pending))
-                return
+        await self.work.drain(timeout)

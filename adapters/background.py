@@ -1,10 +1,11 @@
-"""Work done after Slack has its acknowledgement: tracked tasks, drained at shutdown.
+"""Work done after a platform has its acknowledgement: tracked tasks, drained at shutdown.
 
-Slack wants every request acknowledged within 3 seconds; answering can take longer (the
-model, the index, a rate-limited Web API). Handlers acknowledge first and hand the rest to
+Slack wants every request acknowledged within 3 seconds and Teams resends an activity
+without an HTTP response within 15; answering can take longer (the model, the index, a
+rate-limited API). Handlers acknowledge first and hand the rest to
 :meth:`BackgroundWork.spawn`. Tasks are kept (so none is garbage-collected mid-flight),
 their failures are logged, and :meth:`drain` lets in-flight answers finish when the server
-stops.
+stops. Slack's runtime and Teams' :class:`~adapters.teams.later.LaterReplies` each hold one.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ log = logging.getLogger(__name__)
 
 
 class BackgroundWork:
-    """A set of tasks started after an acknowledgement."""
+    """A set of tasks started after an acknowledgement, named ``<platform>:<name>``."""
 
-    def __init__(self) -> None:
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(work, name=f"slack:{name}")
+        task = asyncio.get_running_loop().create_task(work, name=f"{self.platform}:{name}")
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task
@@ -32,7 +34,7 @@ class BackgroundWork:
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("slack: %s failed", task.get_name(), exc_info=task.exception())
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
 
     @property
     def pending(self) -> int:
@@ -50,5 +52,7 @@ class BackgroundWork:
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
-                log.warning("slack: cancelled %d unfinished task(s) at shutdown", len(pending))
+                log.warning(
+                    "%s: cancelled %d unfinished task(s) at shutdown", self.platform, len(pending)
+                )
                 return
