@@ -90,7 +90,10 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         default=1,
         ge=0,
-        description="torch intra-op threads per process that answers or ingests (0: torch's default, one a core).",
+        description=(
+            "torch intra-op threads per process that answers or ingests "
+            "(0: torch's default, one a core)."
+        ),
     )
     answer_workers: int = Field(
         default=8, ge=1, le=64, description="Threads working out answers in a server process."
