@@ -45,16 +45,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_retrieval import EXTRA, NEAR_QUANTILES, QUANTILES  # noqa: E402
-from bot.answering.corpora import Corpus, corpus_engine, pool_corpora  # noqa: E402
+from bot.answering.corpora import BUNDLED_NAME, Corpus, corpus_engine, pool_corpora  # noqa: E402
 from bot.answering.evaluation import load_cases, matches  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from knowledge.calibration import decide_threshold, probe_sets  # noqa: E402
 from knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
 from knowledge.index import read_questions  # noqa: E402
-from knowledge.lexical import _STOPWORDS, _WORD, tokenize  # noqa: E402
+from knowledge.lexical import _STOPWORDS, _WORD, Speller, tokenize  # noqa: E402
 from knowledge.ranking import about_regulator  # noqa: E402
 
-SETS = ("q", "off", "near", "ins", "extra")
+SETS = ("q", "off", "near", "ins", "extra", "unl")
+# Questions naming a tool, country or role the policy does not list (issue #13 item 5).
+UNLISTED = ROOT / "knowledge" / "eval" / "pool-unlisted"
+BUNDLED_UNLISTED = ROOT / "knowledge" / "eval" / "unlisted.jsonl"
 AUTHORITY = 0.08
 BUDGET = 0.05
 
@@ -79,6 +82,14 @@ class Material:
     regulator: dict[str, np.ndarray] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)
     sentence_texts: list[str] = field(default_factory=list)
+    unlisted_gold: np.ndarray | None = None  # gold of the "unl" set, as ``gold`` for "q"
+    vocabulary: frozenset[str] = frozenset()  # the corpus's words (the speller's)
+    speller: Speller | None = None
+    raw: dict[str, list[str]] = field(default_factory=dict)  # the questions as asked
+    # The same questions read another way (bench_unlisted.py): each section's fused score is
+    # the better of this material's and the twin's.
+    twin: Material | None = None
+    twin_max: bool = True  # else the twin's section dense score is a fourth signal, "twin"
 
 
 def load(corpus: Corpus, embedder: SentenceTransformerEmbedder, keep: Path) -> Material:
@@ -89,12 +100,17 @@ def load(corpus: Corpus, embedder: SentenceTransformerEmbedder, keep: Path) -> M
     cases = load_cases(corpus.questions)
     probes = probe_sets()[0]
     extra_file = EXTRA / f"{corpus.name}.jsonl"
+    unlisted_file = (
+        BUNDLED_UNLISTED if corpus.name == BUNDLED_NAME else UNLISTED / f"{corpus.name}.jsonl"
+    )
+    unlisted = load_cases(unlisted_file) if unlisted_file.is_file() else []
     questions = {
         "q": [c.question for c in cases],
         "off": list(probes.off_topic),
         "near": list(probes.near_topic),
         "ins": probes.in_scope(snap.headings),
         "extra": [c.question for c in load_cases(extra_file)] if extra_file.is_file() else [],
+        "unl": [c.question for c in unlisted],
     }
     cache = keep / f"ideas-{corpus.name}-{snap.pointer['collection']}.npz"
     sentence_texts = [text for _, text in snap.sentences]
@@ -128,13 +144,22 @@ def load(corpus: Corpus, embedder: SentenceTransformerEmbedder, keep: Path) -> M
         owner=snap.sentence_owner,
         queries=queries,
         vectors=vectors,
-        gold=np.array(
-            [[matches(c.section, case.gold, document=c.document) for c in chunks] for case in cases]
-        ),
+        gold=gold_matrix(chunks, cases),
         outside=np.array([case.out_of_scope for case in cases]),
         regulator={k: about_regulator(v) for k, v in queries.items()},
         labels=[f"{c.document} › {c.section}" for c in chunks],
         sentence_texts=contextual,
+        unlisted_gold=gold_matrix(chunks, unlisted) if unlisted else None,
+        vocabulary=frozenset(snap.speller.vocabulary),
+        speller=snap.speller,
+        raw=questions,
+    )
+
+
+def gold_matrix(chunks: list, cases: list) -> np.ndarray:
+    """(questions × sections): whether the section is one of the question's gold sections."""
+    return np.array(
+        [[matches(c.section, case.gold, document=c.document) for c in chunks] for case in cases]
     )
 
 
@@ -286,6 +311,9 @@ _MATS: dict[tuple, dict[str, np.ndarray]] = {}
 def signal_mats(m: Material, which: str, idea: Idea, params: tuple[float, ...]) -> dict:
     """Raw signals by name, and each normalised the idea's way under ``norm:<name>``."""
     key = (m.name, which, idea.signals, idea.norm, idea.context, idea.lex_kind, idea.syn, params)
+    if "twin" in idea.signals:
+        assert m.twin is not None
+        key = (*key, m.twin.name)
     if key not in _MATS:
         mats = _signal_mats(m, which, idea, params)
         if idea.norm == "probe":
@@ -317,6 +345,9 @@ def _signal_mats(m: Material, which: str, idea: Idea, params: tuple[float, ...])
     )
     out = {"dense": dense, "sentence": sentence}
     out["lexical"] = lexical(m, which, idea.lex_kind, k1, b, idea.syn)
+    if "twin" in idea.signals:
+        assert m.twin is not None
+        out["twin"] = m.twin.vectors[which] @ m.section.T
     if "heading" in idea.signals:
         out["heading"] = q @ m.heading_path.T
     if "sentence-bm25" in idea.signals:
@@ -371,6 +402,9 @@ def fused(
         bonus = m.is_policy[None, :] != m.regulator[which][:, None]
         raw = raw + AUTHORITY * bonus
         order = order + authority * bonus
+    if m.twin is not None and m.twin_max:
+        twin_order, twin_raw = fused(m.twin, which, idea, params, weights, authority)
+        order, raw = np.maximum(order, twin_order), np.maximum(raw, twin_raw)
     if idea.norm == "rrf":
         return order, raw  # ranks carry no confidence: refuse on the raw fused score
     return order, order
@@ -403,6 +437,13 @@ def metrics(m: Material, idea: Idea, params, weights, authority, rule) -> dict[s
     out["fr"] = float(np.mean(refused[inside]))
     if m.queries["extra"]:
         out["extra"] = float(np.mean(best("extra") < threshold))
+    if m.unlisted_gold is not None:
+        u_order, u_conf = fused(m, "unl", idea, params, weights, authority)
+        u_gold = np.where(m.unlisted_gold, u_order, -np.inf).max(axis=1)
+        u_rank = 1 + (u_order > u_gold[:, None]).sum(axis=1)
+        out["u_hit1"] = float(np.mean(u_rank == 1))
+        out["u_hit3"] = float(np.mean(u_rank <= 3))
+        out["u_fr"] = float(np.mean(u_conf.max(axis=1) < threshold))
     return out
 
 
