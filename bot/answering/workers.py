@@ -65,6 +65,8 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 READY_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 30.0
 RESTART_PAUSE_SECONDS = 5.0
+# Linux's scheduler weighs a niceness-10 process about a tenth of a niceness-0 one.
+WORKER_NICENESS = 10
 READY = 0  # the job id of a worker's first message: built and listening
 
 
@@ -184,7 +186,12 @@ def _zygote(control: Connection, parent: int, build: Callable[[], Answering], th
 
 
 def _work(conn: Connection, build: Callable[[], Answering], threads: int) -> None:
-    """A worker: build the answerer, say ready, answer every job until told to stop."""
+    """A worker: build the answerer, say ready, answer every job until told to stop.
+
+    Workers run at a lower scheduling priority (:data:`WORKER_NICENESS`): when the cores
+    are busy the kernel runs the server's acknowledgements first, and answers still get
+    every cycle the server leaves idle."""
+    os.nice(WORKER_NICENESS)
     answerer = build()
     pid = os.getpid()
     sending = threading.Lock()
