@@ -43,6 +43,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import socket
 import sys
@@ -227,6 +228,9 @@ class _Worker:
     pid: int
     ready: bool = False
     pending: dict[int, asyncio.Future[Answer | None]] = field(default_factory=dict)
+    # Jobs for the writer thread (None: tell the worker to stop). A socket write can block
+    # when a worker hangs; it must block that thread, never the event loop.
+    outbox: queue.SimpleQueue[Job | None] = field(default_factory=queue.SimpleQueue)
 
 
 class ProcessAnswerPool(AnswerQueue):
@@ -280,11 +284,9 @@ class ProcessAnswerPool(AnswerQueue):
             job = Job(next(self._ids), question)
             future: asyncio.Future[Answer | None] = asyncio.get_running_loop().create_future()
             worker.pending[job.id] = future
+            worker.outbox.put(job)
             try:
-                worker.conn.send(job)
                 answer = await future
-            except OSError as exc:
-                raise WorkerLost(f"answer worker {worker.pid} cannot be reached: {exc}") from exc
             finally:
                 worker.pending.pop(job.id, None)
             assert answer is not None
@@ -297,8 +299,7 @@ class ProcessAnswerPool(AnswerQueue):
         for task in list(self._restarting):
             task.cancel()
         for worker in list(self.workers):
-            with contextlib.suppress(OSError):
-                worker.conn.send(None)
+            worker.outbox.put(None)
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
         while self.workers and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
@@ -328,9 +329,10 @@ class ProcessAnswerPool(AnswerQueue):
         started: asyncio.Future[Answer | None] = self._loop.create_future()
         worker.pending[READY] = started
         self.workers.append(worker)
-        threading.Thread(
-            target=self._read, args=(worker,), name=f"answer-worker-{pid}", daemon=True
-        ).start()
+        for work, role in ((self._read, "reader"), (self._write, "writer")):
+            threading.Thread(
+                target=work, args=(worker,), name=f"answer-{role}-{pid}", daemon=True
+            ).start()
         await asyncio.wait_for(started, READY_TIMEOUT_SECONDS)
         log.info("answer worker %s is ready", pid, extra={"worker_pid": pid})
 
@@ -346,6 +348,18 @@ class ProcessAnswerPool(AnswerQueue):
                 self._loop.call_soon_threadsafe(self._settle, worker, outcome)
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._lost, worker)
+
+    @staticmethod
+    def _write(worker: _Worker) -> None:
+        """A thread per worker: send its jobs in order; ends after the stop or a failure."""
+        while True:
+            job = worker.outbox.get()
+            try:
+                worker.conn.send(job)
+            except OSError:  # the worker is gone: the reader fails its questions
+                return
+            if job is None:
+                return
 
     def _settle(self, worker: _Worker, outcome: Outcome) -> None:
         future = worker.pending.pop(outcome.id, None)
@@ -366,6 +380,7 @@ class ProcessAnswerPool(AnswerQueue):
         if worker not in self.workers:
             return
         self.workers.remove(worker)
+        worker.outbox.put(None)  # ends the writer (the closed socket refuses the send)
         worker.conn.close()
         if self._some_ready is not None and not self.ready_pids:
             self._some_ready.clear()
