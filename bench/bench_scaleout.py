@@ -12,8 +12,10 @@ answer to reach the Web API (``chat.postMessage``), then asks the next question,
 ``--questions`` are answered: the *answer latency* is event sent -> answer posted, the *ack
 latency* is the HTTP round trip of the event. Phases, same questions each time: both
 processes (round robin), process A alone, and a third process on the embedded Chroma store
-(``POLICYBOT_CHROMA_URL`` unset) alone. CPU time per answer comes from ``/proc/<pid>/stat``
-of the server processes and of the Chroma server (PostgreSQL's is not counted). Every wait
+(``POLICYBOT_CHROMA_URL`` unset) alone, and a fourth with two answer worker processes
+(``POLICYBOT_ANSWER_PROCESSES=2``) on the Chroma server alone. CPU time per answer comes
+from ``/proc/<pid>/stat`` of the server processes (their answer workers included) and of the
+Chroma server (PostgreSQL's is not counted). Every wait
 is bounded. Writes ``bench/results/scaleout.md`` and ``scaleout.png``; exits 1 on any error
 or duplicate answer.
 """
@@ -36,6 +38,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_slack_load import cpu_seconds  # noqa: E402  (answer worker processes included)
 
 from bot.answering.evaluation import percentile  # noqa: E402
 from tests.scaleout.cluster import (  # noqa: E402
@@ -51,12 +56,6 @@ QUESTIONS = ROOT / "knowledge" / "eval" / "questions.jsonl"
 RESULTS = ROOT / "bench" / "results"
 ANSWER_TIMEOUT_SECONDS = 60.0
 WARM_UP = 10
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
 class AnswerWatch:
@@ -207,7 +206,7 @@ def write_results(phases: list[Phase], args: argparse.Namespace, seconds: float)
             f"{1000 * r['ack_p99']:.0f} | {r['cpu_ms_per_answer']:.0f} "
             f"({r['cpu_chroma_ms_per_answer']:.0f}) |"
         )
-    two, one, embedded = rows
+    two, one, embedded, workers = rows
     lines += [
         "",
         f"{args.questions} questions per phase from {args.clients} concurrent simulated "
@@ -217,7 +216,10 @@ def write_results(phases: list[Phase], args: argparse.Namespace, seconds: float)
         f"Throughput two processes / one: {two['throughput'] / one['throughput']:.2f}. "
         f"Answer p95 Chroma server / embedded store (one process each): "
         f"{one['answer_p95'] / embedded['answer_p95']:.2f}. "
-        f"Slack ack p99 under load: {1000 * max(r['ack_p99'] for r in rows[:2]):.0f} ms.",
+        f"Slack ack p99 under load: {1000 * max(r['ack_p99'] for r in rows[:2]):.0f} ms. "
+        f"Throughput one process with two answer workers / one process: "
+        f"{workers['throughput'] / one['throughput']:.2f}; its CPU counts every process of "
+        "the server (the workers and the process they are forked from).",
     ]
     text = "\n".join(lines) + "\n"
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -306,6 +308,21 @@ def main() -> int:
                     texts,
                     args.clients,
                     chroma_pid=None,
+                )
+            )
+            # One process with two answer worker processes, Chroma server; the others idle.
+            d = cluster.start_server("workers", extra_env={"POLICYBOT_ANSWER_PROCESSES": "2"})
+            cluster.wait_healthy(d, timeout=300)
+            warm_up(cluster, watch, d, all_texts[-WARM_UP:])
+            phases.append(
+                run_phase(
+                    cluster,
+                    watch,
+                    "1 process with 2 answer workers, Chroma server",
+                    [d],
+                    texts,
+                    args.clients,
+                    chroma_pid=chroma_pid,
                 )
             )
         finally:

@@ -29,6 +29,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -194,10 +195,34 @@ async def deliver_all(
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process under ``pid`` (answer workers and their zygote), from ``/proc``."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parents.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and all its threads, from ``/proc``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    """User + system CPU of a process, all its threads and its live descendants (answer
+    worker processes), from ``/proc``."""
+    total = 0
+    for each in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
 
 def resident_mb(pid: int) -> tuple[float, float]:
@@ -219,9 +244,11 @@ async def phase(
     env: dict[str, str | None],
     tag: str,
     profile: Path | None = None,
+    after: Callable[[asyncio.subprocess.Process, str], Awaitable[dict]] | None = None,
 ) -> dict:
     """One server (the code under ``root``) through warm-up, the no-answer baseline, the
-    burst with its retries and a second wave; everything measured from outside."""
+    burst with its retries and a second wave; everything measured from outside. ``after``
+    measures more while the server still runs (its result is kept under "after")."""
     api.calls.clear()
     process, base = await start_server(api, workdir, root=root, extra_env=env)
     url = f"{base}/slack/events"
@@ -244,6 +271,7 @@ async def phase(
         cpu = cpu_seconds(process.pid) - cpu_before
         rss, peak = resident_mb(process.pid)
         await stop_profile(spy)
+        extra = await after(process, base) if after is not None else {}
     finally:
         exit_code = await stop_server(process)
     all_posts = api.called("chat.postMessage")
@@ -272,6 +300,7 @@ async def phase(
         "peak": peak,
         "exit_code": exit_code,
         "texts": {call.args["channel"][-5:]: call.args["text"] for call in posts},
+        "after": extra,
     }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.answering.pool import AnswerPool
+from bot.answering.pool import AnswerQueue
 from bot.answering.updates import PolicyUpdates
 from bot.assistant import Assistant
 from bot.handoff.outbox import Notifiers
@@ -27,7 +27,7 @@ def build_assistant(
     store: Store | None = None,
     notifiers: Notifiers | None = None,
     clock: Callable[[], datetime] = utc_now,
-    pool: AnswerPool | None = None,
+    pool: AnswerQueue | None = None,
 ) -> Assistant:
     """The assistant for ``engine`` (an :class:`bot.answering.engine.Engine` or a test's
     stand-in with ``settings``, ``answerer`` and ``embedder``); the store is opened from
@@ -41,15 +41,22 @@ def build_assistant(
         embedder=getattr(engine, "embedder", None),
         clock=clock,
     )
-    answerer = PolicyUpdates(
-        engine.answerer,
-        DocumentStore(store),
-        today=lambda: getattr(engine, "clock", clock)().astimezone(settings.zone).date(),
-    )
     return Assistant(
-        answerer,
+        policy_answerer(engine, store, clock=clock),
         handoff=handoff,
         max_chars=settings.ticket_field_max_chars,
         zone=settings.zone,
         pool=pool,
+    )
+
+
+def policy_answerer(
+    engine: Any, store: Store, *, clock: Callable[[], datetime] = utc_now
+) -> PolicyUpdates:
+    """The answerer every question goes to: the engine's, told about policy updates from
+    the store's document versions. An answer worker process builds its own the same way."""
+    return PolicyUpdates(
+        engine.answerer,
+        DocumentStore(store),
+        today=lambda: getattr(engine, "clock", clock)().astimezone(engine.settings.zone).date(),
     )

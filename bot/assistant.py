@@ -24,13 +24,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, tzinfo
-from functools import partial
 from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import replies
-from bot.answering.pool import AnswerPool, Busy
+from bot.answering.pool import AnswerQueue, Busy
 from bot.errors import ConfigurationError, InvalidInput
 from bot.handoff.desk import SupportDesk
 from bot.handoff.incident import INCIDENT_FORM, ConversationKey, Draft
@@ -75,7 +74,7 @@ class Assistant:
         handoff: HandoffServices | None = None,
         max_chars: int = MAX_QUESTION_CHARS,
         zone: tzinfo = UTC,
-        pool: AnswerPool | None = None,
+        pool: AnswerQueue | None = None,
     ) -> None:
         self.answerer = answerer
         # A server's answering threads and queue limit; without one, answers run on the
@@ -355,9 +354,7 @@ class Assistant:
         try:
             # The pool's threads only compute; the store write goes where the other store
             # calls go, so answering never holds more database connections than before.
-            answer = await self.pool.run(
-                partial(self.answerer.answer, message.text[: self.max_chars])
-            )
+            answer = await self.pool.answer(self.answerer, message.text[: self.max_chars])
         except Busy:
             log.warning("answer queue full: replied busy")
             return Reply(text=replies.BUSY)

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     answer_workers: int = Field(
         default=8, ge=1, le=64, description="Threads working out answers in a server process."
     )
+    answer_processes: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Answer worker processes of a server (0: answers on its own threads).",
+    )
     answer_queue_limit: int = Field(
         default=500,
         ge=0,

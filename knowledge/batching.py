@@ -37,9 +37,11 @@ DEFAULT_MAX_BATCH = 8
 def set_torch_threads(threads: int) -> None:
     """torch's intra-op threads for this process (0 leaves torch's default: one per core).
 
-    One thread per process wastes least CPU on this model's small matrices: measured in
-    ``bench/bench_embed_threads.py``, two threads cost about 1.6x the CPU of one for the same
-    question and save little wall time.
+    One thread per process wastes least CPU on this model's small matrices: two threads cost
+    about 1.6x the CPU of one for the same question on a quiet machine (issue 20's
+    measurement) and far more on a busy one, where they wait for a core while spinning (9x
+    at load average 8 in ``bench/results/embed_threads.md``, from
+    ``bench/bench_embed_threads.py``); and they save little wall time.
     """
     if threads <= 0:
         return

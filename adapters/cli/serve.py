@@ -20,14 +20,17 @@ from adapters.teams.access import is_loopback_host
 from adapters.teams.endpoint import LISTEN_HOST_KEY
 from adapters.teams.settings import TeamsSettings
 from adapters.web import setup as web_console
-from bot.answering.engine import Engine, build_engine
-from bot.answering.pool import AnswerPool
-from bot.assembly import build_assistant
+from bot.answering.engine import Engine, build_engine, keep_data_local
+from bot.answering.pool import Answering, AnswerPool, AnswerQueue
+from bot.answering.workers import ProcessAnswerPool, WorkerLost, Zygote
+from bot.assembly import build_assistant, policy_answerer
+from bot.errors import ConfigurationError
 from bot.handoff.outbox import OutboxRelay
 from bot.privacy.retention import purge_daily
 from bot.settings import Settings
 from bot.store import Store, open_store
-from knowledge.embedding import Embedder
+from knowledge.batching import set_torch_threads
+from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 
 log = logging.getLogger(__name__)
 DELIVERY_INTERVAL_SECONDS = 15.0
@@ -38,6 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("serve", help="run the HTTP server (Slack, Teams, web console)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3978)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="answer worker processes (default POLICYBOT_ANSWER_PROCESSES, 0: answer on the "
+        "server's own threads); about one per core beyond the first",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -71,10 +82,19 @@ def enabled_adapters(settings: Settings, *, host: str = "127.0.0.1") -> list[Set
     return adapters
 
 
-def build_context(settings: Settings, *, embedder: Embedder | None = None) -> ServerContext:
+def build_context(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    zygote: Zygote | None = None,
+    processes: int = 0,
+) -> ServerContext:
     """Everything the server shares, checked before it listens: the database (reachable, at
     the current schema), the Chroma server (reachable) and the index (built with the
     configured embedding model). Each failure is a :class:`PolicyBotError` naming the fix.
+
+    With a ``zygote`` (see :func:`answer_zygote`), questions are answered by ``processes``
+    worker processes forked from it, started with the app (:func:`answer_workers_task`).
     """
     store = open_store(settings)
     try:
@@ -86,7 +106,13 @@ def build_context(settings: Settings, *, embedder: Embedder | None = None) -> Se
     engine.batch_questions(
         window=settings.embed_batch_window_ms / 1000, max_batch=settings.embed_batch_size
     )
-    pool = AnswerPool(workers=settings.answer_workers, queue_limit=settings.answer_queue_limit)
+    pool: AnswerQueue
+    if zygote is not None and processes > 0:
+        pool = ProcessAnswerPool(
+            zygote, processes=processes, queue_limit=settings.answer_queue_limit
+        )
+    else:
+        pool = AnswerPool(workers=settings.answer_workers, queue_limit=settings.answer_queue_limit)
     context = ServerContext(
         settings=settings, engine=engine, assistant=build_assistant(engine, store=store, pool=pool)
     )
@@ -96,9 +122,11 @@ def build_context(settings: Settings, *, embedder: Embedder | None = None) -> Se
     return context
 
 
-def observe_pool(context: ServerContext, pool: AnswerPool) -> None:
+def observe_pool(context: ServerContext, pool: AnswerQueue) -> None:
     """Export the answer queue in /metrics and keep the pool for shutdown."""
     context.extras[ANSWER_POOL_KEY] = pool
+    if isinstance(pool, ProcessAnswerPool):
+        observe_workers(context, pool)
 
     async def queue_length() -> dict[tuple[tuple[str, str], ...], float]:
         return {(): float(pool.in_flight)}
@@ -116,6 +144,72 @@ def observe_pool(context: ServerContext, pool: AnswerPool) -> None:
         "Questions refused with a busy reply since this process started (queue full).",
         refused,
     )
+
+
+def observe_workers(context: ServerContext, pool: ProcessAnswerPool) -> None:
+    """Answer workers in /metrics (which processes answered, restarts) and /healthz."""
+
+    async def answered() -> dict[tuple[tuple[str, str], ...], float]:
+        live = {pid: 0 for pid in pool.ready_pids}
+        counts = {**live, **pool.answered}
+        return {(("pid", str(pid)),): float(count) for pid, count in counts.items()}
+
+    async def restarts() -> dict[tuple[tuple[str, str], ...], float]:
+        return {(): float(pool.restarts)}
+
+    async def some_worker_ready() -> None:
+        if not pool.ready_pids:
+            raise WorkerLost("no answer worker process is running")
+
+    context.metrics.add_gauge(
+        "policybot_answer_worker_answers",
+        "Answers worked out by each answer worker process (by pid) since the server started.",
+        answered,
+    )
+    context.metrics.add_gauge(
+        "policybot_answer_worker_restarts",
+        "Answer worker processes that stopped and were replaced since the server started.",
+        restarts,
+    )
+    context.extras.setdefault("health_checks", {})["answer_workers"] = some_worker_ready
+
+
+def answer_zygote(settings: Settings) -> tuple[Embedder, Zygote]:
+    """Load the embedding model, then fork the process answer workers are forked from.
+
+    Called before the server opens a Chroma client or a database connection or starts a
+    thread, and before the model first runs (see :mod:`bot.answering.workers`)."""
+    keep_data_local()
+    set_torch_threads(settings.torch_threads)
+    embedder = SentenceTransformerEmbedder(settings.embedding_model)
+    zygote = Zygote(partial(worker_answerer, settings, embedder), threads=settings.answer_workers)
+    return embedder, zygote
+
+
+def worker_answerer(settings: Settings, embedder: Embedder) -> Answering:
+    """In an answer worker: its own Chroma client, database engine and torch threads, and
+    the answerer the server would use, warmed on the current index version (``build_engine``
+    sets the torch threads)."""
+    engine = build_engine(settings, embedder=embedder)
+    engine.batch_questions(
+        window=settings.embed_batch_window_ms / 1000, max_batch=settings.embed_batch_size
+    )
+    engine.index.calibration()  # loads the index version now, not on the first question
+    embedder.embed(["warm-up"])
+    return policy_answerer(engine, open_store(settings))
+
+
+def answer_workers_task(
+    pool: ProcessAnswerPool,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Start the answer workers before the server listens; stop them after everything else."""
+
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        await pool.start()
+        yield
+        await pool.close()
+
+    return run
 
 
 def background(
@@ -166,9 +260,26 @@ def effective_task(engine: Engine) -> Callable[[web.Application], AsyncIterator[
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     configure_server_logging(settings.log_level)
-    context = build_context(settings)
+    processes = settings.answer_processes if args.workers is None else args.workers
+    if processes < 0:
+        raise ConfigurationError(f"--workers {processes}: give 0 or more answer processes")
+    if processes == 0:
+        return serve(args, settings, build_context(settings))
+    embedder, zygote = answer_zygote(settings)
+    try:
+        context = build_context(settings, embedder=embedder, zygote=zygote, processes=processes)
+        return serve(args, settings, context)
+    finally:
+        zygote.close()
+
+
+def serve(args: argparse.Namespace, settings: Settings, context: ServerContext) -> int:
     context.extras[LISTEN_HOST_KEY] = args.host
     app = create_app(context, enabled_adapters(settings, host=args.host))
+    pool = context.extras[ANSWER_POOL_KEY]
+    if isinstance(pool, ProcessAnswerPool):
+        # First in, last out: the workers outlive the adapters' draining of answers.
+        app.cleanup_ctx.insert(0, answer_workers_task(pool))
     app.cleanup_ctx.append(retention_task(context.assistant.store, settings))
     app.cleanup_ctx.append(delivery_task(context.assistant.deliveries))
     app.cleanup_ctx.append(effective_task(context.engine))
