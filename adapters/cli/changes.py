@@ -13,7 +13,7 @@ import re
 
 from bot.answering.stale import StaleAnswer, stale_answers
 from bot.errors import ConfigurationError
-from bot.handoff.announcements import NothingToAnnounce, announce
+from bot.handoff.announcements import Announcement, NothingToAnnounce, announce, announcements
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.store.documents import DocumentStore
@@ -45,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "POLICYBOT_TEAMS_ANNOUNCE_CONVERSATION); the server delivers it",
     )
     parser.add_argument(
+        "--announced",
+        action="store_true",
+        help="the latest announcements and their delivery (with the last error of one not "
+        "posted yet)",
+    )
+    parser.add_argument(
         "--by", metavar="NAME", help="who asks for the announcement (default: the OS user)"
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -58,8 +64,10 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.announce:
             return _announce(store, settings, args)
+        if args.announced:
+            return _print_announced(announcements(store), as_json=args.json)
         if args.stale:
-            return _print_stale(stale_answers(store), as_json=args.json)
+            return _print_stale(stale_answers(store, zone=settings.zone), as_json=args.json)
         changes = DocumentStore(store).changes(since=args.since, document=args.document)
     finally:
         store.close()
@@ -94,6 +102,29 @@ def _announce(store: Store, settings: Settings, args: argparse.Namespace) -> int
     )
     for item in announcement.sections:
         print(f"  {item.change.upper():<8} {item.document} › {item.section}")
+    return 0
+
+
+def _print_announced(made: list[Announcement], *, as_json: bool) -> int:
+    if as_json:
+        for announcement in made:
+            print(json.dumps(announcement.as_json(), ensure_ascii=False))
+        return 0
+    if not made:
+        print("No announcements yet.")
+    for announcement in made:
+        if announcement.delivered_at is not None:
+            state = "posted to " + ", ".join(sorted(announcement.delivered_to))
+        else:
+            state = "waiting to be posted"
+            if announcement.delivered_to:
+                state += " (posted to " + ", ".join(sorted(announcement.delivered_to)) + ")"
+            if announcement.last_error:
+                state += f"; last attempt failed: {announcement.last_error}"
+        print(
+            f"{announcement.id} {announcement.created_at:%Y-%m-%d %H:%M} "
+            f"{announcement.change_count} change(s) by {announcement.requested_by}: {state}"
+        )
     return 0
 
 
