@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date
+from functools import partial
 
 from aiohttp import BodyPartReader, web
 
@@ -63,7 +64,9 @@ async def admin_page(
     store_documents = DocumentStore(console.services.store)
     changes = await asyncio.to_thread(store_documents.changes)
     gaps_answered = await asyncio.to_thread(answered_gaps, gaps, engine.answerer, changes)
-    stale = await asyncio.to_thread(stale_answers, console.services.store, limit=20)
+    stale = await asyncio.to_thread(
+        partial(stale_answers, console.services.store, limit=20, zone=console.context.settings.zone)
+    )
     names = [user.name for user in await asyncio.to_thread(console.accounts.users)]
     store = console.services.store
     coverage_run = next(
