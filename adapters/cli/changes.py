@@ -11,9 +11,19 @@ import getpass
 import json
 import re
 
+from bot.answering.engine import Engine, build_engine
 from bot.answering.stale import StaleAnswer, stale_answers
 from bot.errors import ConfigurationError
 from bot.handoff.announcements import Announcement, NothingToAnnounce, announce, announcements
+from bot.handoff.stale_notes import (
+    QUEUED,
+    REQUEUED,
+    NoteState,
+    note_states,
+    note_status,
+    notify,
+)
+from bot.models import Answer
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.store.documents import DocumentStore
@@ -36,6 +46,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--stale",
         action="store_true",
         help="answers already given that cited a section changed or removed since",
+    )
+    parser.add_argument(
+        "--notify",
+        action="store_true",
+        help="with --stale: send each asker who can be reached a note with the updated answer, "
+        "on the platform they asked on (once per answer; a note not sent yet is queued "
+        "again); the server delivers it",
+    )
+    parser.add_argument(
+        "--answer",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="with --notify: only this stale answer (repeat for more)",
     )
     parser.add_argument(
         "--announce",
@@ -66,8 +90,17 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
             return _announce(store, settings, args)
         if args.announced:
             return _print_announced(announcements(store), as_json=args.json)
+        if args.notify or args.answer:
+            if not args.stale or not args.notify:
+                raise ConfigurationError(
+                    "--notify and --answer go with --stale: policybot "
+                    "changes --stale --notify [--answer ID ...]"
+                )
+            return _notify(store, settings, args)
         if args.stale:
-            return _print_stale(stale_answers(store, zone=settings.zone), as_json=args.json)
+            stale = stale_answers(store, zone=settings.zone)
+            states = note_states(store, [item.answer_id for item in stale])
+            return _print_stale(stale, states, as_json=args.json)
         changes = DocumentStore(store).changes(since=args.since, document=args.document)
     finally:
         store.close()
@@ -128,19 +161,55 @@ def _print_announced(made: list[Announcement], *, as_json: bool) -> int:
     return 0
 
 
-def _print_stale(stale: list[StaleAnswer], *, as_json: bool) -> int:
+def _notify(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    by = args.by or f"{getpass.getuser()} (policybot changes)"
+    engine: Engine | None = None
+
+    def answer(question: str) -> Answer:
+        nonlocal engine
+        if engine is None:  # the model loads only if some note has to be composed
+            engine = build_engine(settings)
+        return engine.answerer.answer(question)
+
+    stale = stale_answers(store, zone=settings.zone)
+    outcomes = notify(store, stale, answer, by=by, answer_ids=args.answer, zone=settings.zone)
+    if args.json:
+        for outcome in outcomes:
+            print(json.dumps(outcome.as_json(), ensure_ascii=False))
+        return 0
+    if not outcomes:
+        print("No answers went stale: nobody to notify.")
+    for outcome in outcomes:
+        print(f"{outcome.answer_id} ({outcome.platform}): {outcome.detail}")
+    if any(outcome.state in (QUEUED, REQUEUED) for outcome in outcomes):
+        print("A running server sends the notes (policybot serve delivers the outbox).")
+    return 0
+
+
+def _note_line(item: StaleAnswer, state: NoteState | None) -> str:
+    status = note_status(item, state)
+    if item.reachable and (state is None or state.sent_at is None):
+        status += f" (policybot changes --stale --notify --answer {item.answer_id})"
+    return status
+
+
+def _print_stale(stale: list[StaleAnswer], states: dict[str, NoteState], *, as_json: bool) -> int:
     if as_json:
         for item in stale:
-            print(json.dumps(item.as_json(), ensure_ascii=False))
+            state = states.get(item.answer_id)
+            data = item.as_json() | {"note": state.as_json() if state else None}
+            print(json.dumps(data, ensure_ascii=False))
         return 0
     if not stale:
         print("No answers went stale: none cited a section changed since.")
     for item in stale:
         print(
-            f"{item.asked_at:%Y-%m-%d %H:%M} {item.platform}: {item.question!r}\n"
+            f"{item.answer_id} {item.asked_at:%Y-%m-%d %H:%M} {item.platform}: "
+            f"{item.question!r}\n"
             f"         cited {item.document} › {item.section}, {item.change} on "
             f"{item.changed_at:%Y-%m-%d} ({item.old_version or '—'} → {item.new_version or '—'})"
             f"\n         {word_diff(item.old_text or '', item.new_text or '')}"
+            f"\n         {_note_line(item, states.get(item.answer_id))}"
         )
     return 0
 
