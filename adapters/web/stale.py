@@ -35,6 +35,7 @@ async def stale_context(console: Console) -> dict[str, Any]:
         "stale": stale,
         "note_status": {a.answer_id: note_status(a, states.get(a.answer_id)) for a in stale},
         "notifiable_ids": notifiable_ids,
+        "requested_ids": set(states),
         "notifiable": len(notifiable_ids),
     }
 
