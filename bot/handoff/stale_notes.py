@@ -95,7 +95,12 @@ class NoteOutcome:
 
 
 def unreachable_reason(platform: str) -> str:
-    return f"cannot be notified (asked in {PLACES.get(platform, platform)})"
+    """Why an asker cannot be sent a note: asked where there is no way back (the console,
+    the CLI), or no way back was kept (a slash command's private answer in a shared Slack
+    channel, an answer given before addresses were kept)."""
+    if platform in PLACES:
+        return f"cannot be notified (asked in {PLACES[platform]})"
+    return "cannot be notified (no way back to the asker was kept)"
 
 
 def note_status(item: StaleAnswer, state: NoteState | None) -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from adapters.slack.events import message_from_command
 from bot.answering.engine import Engine
 from bot.answering.stale import stale_answers
 from bot.handoff.stale_notes import ALREADY_SENT, QUEUED, REQUEUED, note_states, notify
@@ -100,3 +101,11 @@ async def test_a_failed_note_keeps_its_error_and_is_sent_when_asked_again(
     await harness.context.assistant.deliveries.deliver_pending()
     assert note_states(store, [answer.id])[answer.id].sent_at is not None
     assert len(harness.api.called("chat.postMessage")) == 2  # the failed call, then the note
+
+
+def test_a_slash_command_answer_is_followed_up_only_in_the_apps_dm() -> None:
+    """Its answer was ephemeral: a note in a shared channel would tell everyone there."""
+    shared = message_from_command({"user_id": "U0MEICHAN", "channel_id": "C0GENERAL"}, "q")
+    direct = message_from_command({"user_id": "U0MEICHAN", "channel_id": "D0MEICHAN1"}, "q")
+    assert shared.reply_to is None
+    assert json.loads(direct.reply_to or "") == {"channel": "D0MEICHAN1"}
