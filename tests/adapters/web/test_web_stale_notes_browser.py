@@ -31,6 +31,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not base.CHROMIUM.exists(), reason="needs Debian's chromium"),
 ]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 SLACK_THREAD = '{"channel": "D0MEI", "thread_ts": "1736929812.345679"}'
 
 
@@ -113,3 +114,5 @@ def test_staff_see_the_list_and_an_admin_notifies_the_asker_once(page, live) -> 
     row = page.locator(f"#stale li[data-answer='{slack}']")
     assert "note requested by ada, not sent yet" in row.inner_text()
     assert row.get_by_role("button", name="Send the note again").is_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#stale").screenshot(path=str(SCREENSHOTS / "admin-stale-notes.png"))
