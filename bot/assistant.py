@@ -337,6 +337,7 @@ class Assistant:
                 answer=answer.text,
                 status=answer.status.value,
                 citations=answer.citations,
+                reply_to=message.reply_to,
             )
             try:
                 return self.handoff.record_answer(entry)

@@ -113,6 +113,10 @@ class Message:
     # Adapter-owned opaque text for reaching this person later (see ``bot.handoff.ports.Reporter``).
     conversation_ref: str | None = None
     display_name: str | None = None
+    # Adapter-owned opaque text for where a later note about this message's answer can go
+    # (the Slack channel and thread, a Teams conversation reference without the user); no
+    # personal identifier. None where there is no way back (web console, CLI).
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True)

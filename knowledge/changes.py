@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from knowledge.documents import Chunk
@@ -18,6 +19,19 @@ from knowledge.documents import Chunk
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
 DIFF_CONTEXT_WORDS = 4
 MAX_DIFF_CHARS = 400
+
+
+def in_force_at(recorded_at: datetime, effective: str | None, zone: tzinfo = UTC) -> datetime:
+    """When a recorded change began to apply: when it was recorded, or the start of its
+    ``effective`` date in the organisation's ``zone`` if that is later (a version stored
+    ahead of its date takes over then, see ``Engine.switch_due``)."""
+    if not effective:
+        return recorded_at
+    try:
+        day = date.fromisoformat(effective[:10])
+    except ValueError:
+        return recorded_at
+    return max(recorded_at, datetime.combine(day, time(), tzinfo=zone).astimezone(UTC))
 
 
 @dataclass(frozen=True)

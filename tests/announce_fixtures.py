@@ -13,6 +13,7 @@ def record_changes(
     *sections: tuple[str, str, str],
     title: str = "AI Policy",
     at: datetime | None = None,
+    effective: str = "2027-01-01",
 ) -> None:
     """One ingest's changes: ``(section, change, new_text)`` for each."""
     with store.transaction() as session:
@@ -28,7 +29,7 @@ def record_changes(
                     new_text=None if change == "removed" else new_text,
                     old_version="2",
                     new_version="3",
-                    effective="2027-01-01",
+                    effective=effective,
                     recorded_at=at or datetime.now(UTC),
                 )
             )

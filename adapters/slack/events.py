@@ -8,6 +8,7 @@ deletions, joins and bot posts are acknowledged and ignored.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,17 @@ def dm_channel(channel: str | None) -> str | None:
     return channel if channel and channel.startswith("D") else None
 
 
+def note_address(channel: str | None, thread_ts: str | None = None) -> str | None:
+    """Where a later note about an answer goes (``Message.reply_to``): the channel and the
+    thread the answer was posted in. No user id: the note goes where the answer went."""
+    if not channel:
+        return None
+    address = {"channel": channel}
+    if thread_ts:
+        address["thread_ts"] = thread_ts
+    return json.dumps(address, sort_keys=True)
+
+
 def message_from_event(event: dict[str, Any], *, bot_user_id: str | None = None) -> Message:
     """A ``message`` or ``app_mention`` event as the core's message."""
     return Message(
@@ -66,6 +78,7 @@ def message_from_event(event: dict[str, Any], *, bot_user_id: str | None = None)
         message_id=event["ts"],
         thread_id=reply_thread(event),
         conversation_ref=dm_channel(event["channel"]),
+        reply_to=note_address(event["channel"], reply_thread(event)),
     )
 
 
@@ -100,4 +113,6 @@ def message_from_command(command: dict[str, Any], text: str) -> Message:
         conversation_id=command["channel_id"],
         message_id=command.get("trigger_id"),
         conversation_ref=dm_channel(command["channel_id"]),
+        # The answer was ephemeral: a note may go to the app's DM, never to a shared channel.
+        reply_to=note_address(dm_channel(command["channel_id"])),
     )

@@ -69,6 +69,7 @@ def said_message(body: dict[str, Any], action: dict[str, Any]) -> Message:
         message_id=str(action.get("action_ts") or ts),
         thread_id=thread,
         conversation_ref=events.dm_channel(channel),
+        reply_to=events.note_address(channel, thread),
     )
 
 

@@ -9,6 +9,7 @@ DM with the app. Failures raise, so the outbox keeps the notification and retrie
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import OrderedDict
 from datetime import tzinfo
@@ -17,10 +18,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import cards, web
-from adapters.slack.render import escape, is_link
+from adapters.slack.render import escape, is_link, reply_blocks, reply_text
 from bot.handoff.announcements import Announcement
 from bot.handoff.ports import Notifier, Reporter
 from bot.handoff.tickets import Ticket
+from bot.models import Reply
 from bot.store.deliveries import CardAddress, CardMemory
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,19 @@ class SlackNotifier(Notifier):
         log.info(
             "slack: posted a ticket card",
             extra={"event": event, "reference": ticket.reference},
+        )
+
+    async def send_note(self, address: str, reply: Reply) -> None:
+        """Post a stale-answer note where the answer went (its channel and thread), drawn
+        like any answer."""
+        where = json.loads(address)
+        await self.client.chat_postMessage(
+            channel=where["channel"],
+            thread_ts=where.get("thread_ts"),
+            text=reply_text(reply),
+            blocks=reply_blocks(reply),
+            unfurl_links=False,
+            unfurl_media=False,
         )
 
     async def post_announcement(self, announcement: object, channel: str) -> None:

@@ -19,7 +19,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ChannelAccount
 
 from adapters.teams import payloads
-from adapters.teams.connector import send, serialize_reference
+from adapters.teams.connector import note_reference, send, serialize_reference
 from adapters.teams.later import LaterReplies
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.support import SupportChannel
@@ -118,6 +118,7 @@ class PolicyTeamsBot(TeamsActivityHandler):
             message_id=activity.id,
             conversation_ref=serialize_reference(TurnContext.get_conversation_reference(activity)),
             display_name=activity.from_property.name,
+            reply_to=note_reference(TurnContext.get_conversation_reference(activity)),
         )
         # Started now, with the assistant of this turn; the reply's turn waits for it.
         work: Awaitable[Reply] = self.assistant.handle(message)

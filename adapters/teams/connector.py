@@ -67,6 +67,25 @@ def serialize_reference(reference: ConversationReference) -> str:
     return json.dumps(reference.serialize(), sort_keys=True)
 
 
+def note_reference(reference: ConversationReference) -> str:
+    """``Message.reply_to`` for Teams: the conversation reference without the person.
+
+    A proactive send needs only the service URL, the conversation and the bot
+    (``continue_conversation`` builds its activity from them; the announcements post with
+    no user at all), so the user (id, name, AAD object id) and the conversation's name are
+    dropped before the reference is stored.
+    """
+    data = reference.serialize()
+    data.pop("user", None)
+    conversation = {
+        key: value
+        for key, value in (data.get("conversation") or {}).items()
+        if key in {"id", "conversationType", "isGroup", "tenantID"}
+    }
+    data["conversation"] = conversation
+    return json.dumps(data, sort_keys=True)
+
+
 def deserialize_reference(text: str) -> ConversationReference:
     return ConversationReference().deserialize(json.loads(text))
 

@@ -21,6 +21,7 @@ from bot.handoff.announcements import Announcement
 from bot.handoff.cards import ticket_card
 from bot.handoff.ports import Notifier, Reporter
 from bot.handoff.tickets import Ticket
+from bot.models import Reply
 from bot.store import Store
 from bot.store.deliveries import CardAddress, CardMemory
 
@@ -61,6 +62,17 @@ class TeamsNotifier(Notifier):
             self.runtime.adapter,
             deserialize_reference(reporter.conversation_ref),
             payloads.text_activity(text),
+            app_id=self.runtime.settings.app_id,
+        )
+
+    async def send_note(self, address: str, reply: Reply) -> None:
+        """Post a stale-answer note into the conversation the answer was given in (the
+        stored reference has no user: a proactive send does not need one), drawn like any
+        answer, with its citations."""
+        await post_proactive(
+            self.runtime.adapter,
+            deserialize_reference(address),
+            payloads.answer_activity(reply),
             app_id=self.runtime.settings.app_id,
         )
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from adapters.server import ServerContext
-from adapters.web import admin, chat, oidc, policy_versions, signin, staff_pages, support
+from adapters.web import admin, chat, oidc, policy_versions, signin, staff_pages, stale, support
 from adapters.web.accounts import AccountStore
 from adapters.web.admission import limit_anonymous_writes
 from adapters.web.console import CONSOLE_KEY, PREFIX, Console
@@ -68,6 +68,7 @@ def setup(
     admin.add_routes(sub)
     policy_versions.add_routes(sub)
     staff_pages.add_routes(sub)
+    stale.add_routes(sub)
     oidc.add_routes(sub, sso or OidcSettings(), accounts)
     sub.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
     app.add_subapp(PREFIX, sub)

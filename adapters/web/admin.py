@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date
+from functools import partial
 
 from aiohttp import BodyPartReader, web
 
@@ -18,6 +19,7 @@ from adapters.web.ingestion import IngestBusy, UploadError, check_upload, upload
 from adapters.web.policy_versions import document_url
 from adapters.web.render import render
 from adapters.web.security import multipart_of, wants_fragment
+from adapters.web.stale import stale_context
 from adapters.web.throttle import throttle_of
 from bot.answering.gaps_answered import answered_gaps
 from bot.answering.stale import stale_answers
@@ -29,6 +31,7 @@ from bot.handoff.announcements import (
     channels_of,
     pending,
 )
+from bot.handoff.stale_notes import QUEUED, REQUEUED, NotStale, notify
 from bot.handoff.tickets import Gap
 from bot.store.documents import DocumentStore
 from knowledge.index import IndexUnavailable, read_pointer
@@ -63,7 +66,6 @@ async def admin_page(
     store_documents = DocumentStore(console.services.store)
     changes = await asyncio.to_thread(store_documents.changes)
     gaps_answered = await asyncio.to_thread(answered_gaps, gaps, engine.answerer, changes)
-    stale = await asyncio.to_thread(stale_answers, console.services.store, limit=20)
     names = [user.name for user in await asyncio.to_thread(console.accounts.users)]
     store = console.services.store
     coverage_run = next(
@@ -94,7 +96,7 @@ async def admin_page(
         days=days,
         gaps=gaps,
         gaps_answered=gaps_answered,
-        stale=stale,
+        **await stale_context(console),
         recent_changes=changes[-10:][::-1],
         announce_channels=channels_of(console.context.settings),
         unannounced=await asyncio.to_thread(pending, store),
@@ -213,6 +215,7 @@ async def ingest_job(request: web.Request) -> web.Response:
     return await render(request, "ingest_job.html", title="Ingest", job=job)
 
 
+# Deliveries started by a click, kept referenced until they finish.
 _posting: set[asyncio.Task[int]] = set()
 
 
@@ -238,8 +241,44 @@ async def post_announcement(request: web.Request) -> web.Response:
     )
 
 
+async def send_notes(request: web.Request) -> web.Response:
+    """An admin's click: the note to one asker (``answer_id``) or to every asker who can be
+    reached; then deliver now (the server's relay would within seconds anyway)."""
+    console = console_of(request)
+    form = await request.post()
+    answer_id = str(form.get("answer_id") or "").strip()
+    zone = console.context.settings.zone
+    store = console.services.store
+    stale = await asyncio.to_thread(partial(stale_answers, store, zone=zone))
+    try:
+        outcomes = await asyncio.to_thread(
+            partial(
+                notify,
+                store,
+                stale,
+                console.context.engine.answerer.answer,
+                by=current_user(request).name,
+                answer_ids=[answer_id] if answer_id else [],
+                zone=zone,
+            )
+        )
+    except NotStale as exc:
+        return await admin_page(request, error=str(exc), status=404)
+    sent = [o for o in outcomes if o.state in (QUEUED, REQUEUED)]
+    if sent:
+        task = asyncio.get_running_loop().create_task(console.services.relay.deliver_pending())
+        _posting.add(task)
+        task.add_done_callback(_posting.discard)
+    others = [o for o in outcomes if o not in sent]
+    notice = f"Note sent to {len(sent)} asker{'s' if len(sent) != 1 else ''}."
+    if others:
+        notice += " " + "; ".join(f"{o.answer_id[:8]}…: {o.detail}" for o in others[:5]) + "."
+    return await admin_page(request, notice=notice)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/admin/announce", post_announcement)
+    app.router.add_post("/admin/stale/notify", send_notes)
     app.router.add_get("/admin", admin_page, name="admin")
     app.router.add_get("/admin/chart.svg", chart_svg)
     app.router.add_post("/admin/ingest", reingest)

@@ -162,7 +162,7 @@ def check_upload(name: str, data: bytes) -> Document:
     """Load an uploaded file as ingestion will (from a private temporary folder); what was
     understood, or UploadError with the reason. Nothing is kept."""
     with tempfile.TemporaryDirectory(prefix="policybot-upload-") as folder:
-        path = Path(folder) / name
+        path = Path(folder) / Path(name).name  # a folder file's name may hold its subfolder
         path.write_bytes(data)
         try:
             return load_document(path, Path(folder))

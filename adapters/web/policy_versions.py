@@ -209,8 +209,10 @@ def _to_job(request: web.Request, job_id: int) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/admin/documents/{name}", history, name="document")
-    app.router.add_get("/admin/documents/{name}/preview", preview, name="document_preview")
-    app.router.add_post("/admin/documents/{name}/publish", publish)
-    app.router.add_post("/admin/documents/{name}/discard", discard)
-    app.router.add_post("/admin/documents/{name}/state", set_state)
+    # A folder's file is named with its subfolder ("hr/leave.md"): ``{name}`` spans slashes,
+    # written raw or as %2F, so the routes with a suffix come before the bare one.
+    app.router.add_get("/admin/documents/{name:.+}/preview", preview, name="document_preview")
+    app.router.add_post("/admin/documents/{name:.+}/publish", publish)
+    app.router.add_post("/admin/documents/{name:.+}/discard", discard)
+    app.router.add_post("/admin/documents/{name:.+}/state", set_state)
+    app.router.add_get("/admin/documents/{name:.+}", history, name="document")

@@ -114,7 +114,9 @@ class Engine:
     ) -> IngestReport:
         with IngestLock(store.engine).hold():
             documents = DocumentStore(store)
-            versions = _InForce(documents, self.today(), documents.hidden())
+            today = self.today()
+            taking_over = set(documents.due(today))
+            versions = _InForce(documents, today, documents.hidden())
             with tempfile.TemporaryDirectory(prefix="policybot-uploads-") as folder:
                 uploads = Path(folder)
                 documents.write_published(uploads)
@@ -142,8 +144,18 @@ class Engine:
             # snapshot read less than its check interval ago would still be the old index.
             self.index.refresh()
             report.coverage = self._coverage_shift(report.changes)
-            stale = {(c.document, c.section) for c in report.changes if c.change != ADDED}
-            queue_stale_cards(store, stale, datetime.now(UTC))
+        # Tickets' cards say the answer went stale once a change is in force: now for this
+        # ingest's changes of today, on its date for a version stored ahead of it.
+        in_force = [c for c in report.changes if (c.effective or "") <= today]
+        if taking_over:
+            in_force += [
+                c
+                for c in documents.changes()
+                if c.path in taking_over
+                and (c.recorded_at or "")[:10] < (c.effective or "") <= today
+            ]
+        stale = {(c.document, c.section) for c in in_force if c.change != ADDED}
+        queue_stale_cards(store, stale, datetime.now(UTC))
         return report
 
     def _coverage_shift(self, changes: list[SectionChange]) -> dict[str, Any] | None:

@@ -8,14 +8,14 @@ the answer relied on and the section's new text, so they can tell who may act on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
 
 from bot.store import Store
 from bot.store.schema import AnswerRow, SectionChangeRow
-from knowledge.changes import ADDED, word_diff
+from knowledge.changes import ADDED, in_force_at, word_diff
 
 MAX_STALE = 200
 
@@ -34,6 +34,9 @@ class StaleAnswer:
     old_version: str | None
     new_version: str | None
     changed_at: datetime
+    # The asker can be sent a note (the answer kept a way back to them); False for answers
+    # given in the web console or the CLI.
+    reachable: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,26 +53,43 @@ class StaleAnswer:
             "old_text": self.old_text,
             "new_text": self.new_text,
             "diff": word_diff(self.old_text or "", self.new_text or ""),
+            "reachable": self.reachable,
         }
 
 
-def stale_answers(store: Store, *, limit: int = MAX_STALE) -> list[StaleAnswer]:
-    """Newest first: each answer with the first section it cited that changed after it."""
+def stale_answers(
+    store: Store,
+    *,
+    limit: int = MAX_STALE,
+    zone: tzinfo = UTC,
+    now: datetime | None = None,
+) -> list[StaleAnswer]:
+    """Newest first: each answer with the first section it cited that changed after it.
+
+    A change counts once it is in force (:func:`knowledge.changes.in_force_at`, effective
+    dates read in ``zone``): an answer given before an announced change's date still
+    matches the policy until that date, and one given after the date matches the new text.
+    """
+    now = now or datetime.now(UTC)
     with store.engine.connect() as connection:
-        changes = connection.execute(
-            sa.select(SectionChangeRow.__table__)
-            .where(SectionChangeRow.__table__.c["change"] != ADDED)
-            .order_by(SectionChangeRow.__table__.c["recorded_at"])
-        ).all()
+        changes = [
+            (row, in_force_at(row.recorded_at, row.effective, zone))
+            for row in connection.execute(
+                sa.select(SectionChangeRow.__table__)
+                .where(SectionChangeRow.__table__.c["change"] != ADDED)
+                .order_by(SectionChangeRow.__table__.c["recorded_at"])
+            ).all()
+        ]
+        changes = [(row, since) for row, since in changes if since <= now]
         if not changes:
             return []
-        by_section: dict[tuple[str, str], list[Any]] = {}
-        for row in changes:
-            by_section.setdefault((row.title, row.section), []).append(row)
+        by_section: dict[tuple[str, str], list[tuple[Any, datetime]]] = {}
+        for row, since in changes:
+            by_section.setdefault((row.title, row.section), []).append((row, since))
         answers = connection.execute(
             sa.select(AnswerRow.__table__)
             .where(
-                AnswerRow.__table__.c["created_at"] < max(row.recorded_at for row in changes),
+                AnswerRow.__table__.c["created_at"] < max(since for _, since in changes),
                 AnswerRow.__table__.c["status"] == "answered",
             )
             .order_by(AnswerRow.__table__.c["created_at"].desc())
@@ -78,10 +98,12 @@ def stale_answers(store: Store, *, limit: int = MAX_STALE) -> list[StaleAnswer]:
     for answer in answers:
         for citation in answer.citations or []:
             key = (str(citation.get("document", "")), str(citation.get("section", "")))
-            later = [c for c in by_section.get(key, []) if c.recorded_at > answer.created_at]
+            later = [
+                (row, since) for row, since in by_section.get(key, []) if since > answer.created_at
+            ]
             if not later:
                 continue
-            change = later[-1]
+            (first, _), (change, changed_at) = later[0], later[-1]
             stale.append(
                 StaleAnswer(
                     answer_id=answer.id,
@@ -91,11 +113,12 @@ def stale_answers(store: Store, *, limit: int = MAX_STALE) -> list[StaleAnswer]:
                     document=change.title,
                     section=change.section,
                     change=change.change,
-                    old_text=str(citation.get("text") or later[0].old_text or ""),
+                    old_text=str(citation.get("text") or first.old_text or ""),
                     new_text=change.new_text,
-                    old_version=later[0].old_version,
+                    old_version=first.old_version,
                     new_version=change.new_version,
-                    changed_at=change.recorded_at,
+                    changed_at=changed_at,
+                    reachable=answer.reply_to is not None,
                 )
             )
             break

@@ -4,8 +4,9 @@ action to the configured Slack channel and Teams conversation.
 Nothing is posted by an ingest: an admin asks (console button or ``policybot changes
 --announce``), :func:`announce` records the announcement (who, when, which changes) in the
 same transaction that picks the changes, and the outbox relay delivers it to each platform's
-notifier. Changes already announced are never picked again, and the unique last change id
-turns a second click racing the first into :class:`NothingToAnnounce`.
+notifier. Each change records the announcement that covered it, so it is never picked
+again, while a change left out by ``since`` stays announceable; a second click racing the
+first finds its changes claimed and gets :class:`NothingToAnnounce`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 class NothingToAnnounce(PolicyBotError):
     """Every recorded change (in the range asked for) has been announced already."""
+
+
+class _Raced(Exception):
+    """Another announcement claimed some of the picked changes first."""
 
 
 class NoAnnounceChannel(ConfigurationError):
@@ -69,6 +74,8 @@ class Announcement:
     channels: dict[str, str]
     delivered_to: frozenset[str] = frozenset()
     delivered_at: datetime | None = None
+    # Why the last delivery attempt failed (a platform down, a bad channel); None once posted.
+    last_error: str | None = None
 
     @property
     def heading(self) -> str:
@@ -89,6 +96,7 @@ class Announcement:
             "channels": dict(self.channels),
             "delivered_to": sorted(self.delivered_to),
             "delivered": self.delivered_at is not None,
+            "last_error": self.last_error,
         }
 
 
@@ -111,13 +119,11 @@ def section_link(base: str | None, document: str, section: str) -> str | None:
     return f"{link}#{quote(slug)}" if slug else link
 
 
-def _last_announced(session: Any) -> int:
-    return session.scalar(sa.select(sa.func.max(AnnouncementRow.last_change_id))) or 0
-
-
 def _unannounced(store: Store, session: Any, since: str | None) -> list[SectionChangeRow]:
+    """The changes no announcement covered yet (``since`` narrows the pick, never the rest:
+    older changes stay announceable)."""
     table = SectionChangeRow
-    query = sa.select(table).where(table.id > _last_announced(session)).order_by(table.id)
+    query = sa.select(table).where(table.announcement_id.is_(None)).order_by(table.id)
     if since:
         if _DATE.match(since):
             day = date.fromisoformat(since)
@@ -191,8 +197,22 @@ def announce(
             )
             session.add(row)
             session.flush()
+            # Claimed only if still unclaimed: a concurrent announcement that took one of
+            # these changes first turns this one into nothing to announce (rolled back).
+            claimed = session.execute(
+                sa.update(SectionChangeRow)
+                .where(
+                    SectionChangeRow.id.in_([change.id for change in rows]),
+                    SectionChangeRow.announcement_id.is_(None),
+                )
+                .values(announcement_id=row.id)
+                .returning(SectionChangeRow.id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            if len(claimed) != len(rows):
+                raise _Raced()
             return _announcement(row)
-    except IntegrityError as exc:  # another admin announced the same changes a moment ago
+    except (IntegrityError, _Raced) as exc:  # another admin announced them a moment ago
         raise NothingToAnnounce(
             "nothing to announce: these changes were announced a moment ago"
         ) from exc
@@ -208,6 +228,7 @@ def _announcement(row: AnnouncementRow) -> Announcement:
         channels={str(k): str(v) for k, v in row.channels.items()},
         delivered_to=frozenset(filter(None, (row.delivered_to or "").split(","))),
         delivered_at=row.delivered_at,
+        last_error=row.last_error,
     )
 
 

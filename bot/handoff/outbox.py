@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from bot.handoff import stale_notes
 from bot.handoff.announcements import Announcement, _announcement
 from bot.handoff.ports import Notifier
 from bot.handoff.records import ticket_of, utc_now
@@ -120,6 +121,39 @@ class OutboxRelay:
                         delivered += 1
                         await asyncio.to_thread(self._done, job)
             delivered += await self._deliver_announcements(limit)
+            delivered += await self._deliver_notes(limit)
+        return delivered
+
+    # -- notes to askers whose answer went stale (an admin's action, one row per answer) --
+
+    async def _deliver_notes(self, limit: int) -> int:
+        delivered = 0
+        now = self.clock()
+        for note in await asyncio.to_thread(
+            stale_notes.take_due, self.store, self.notifiers.platforms, now, limit
+        ):
+            notifier = self.notifiers.for_platform(note.platform)
+            error = None
+            try:
+                if notifier is None or note.address is None:
+                    raise LookupError("the answer and its way back to the asker are gone")
+                await notifier.send_note(note.address, note.reply)
+            except Exception as exc:  # kept with its error; retried with backoff
+                error = f"{exc.__class__.__name__}: {exc}"
+                log.warning(
+                    "stale-answer note %s failed, attempt %d: %s", note.id, note.attempts, error
+                )
+            else:
+                delivered += 1
+                log.info("stale-answer note %s sent on %s", note.id, note.platform)
+            await asyncio.to_thread(
+                stale_notes.tried,
+                self.store,
+                note,
+                self.clock(),
+                error=error,
+                retry_after=backoff(note.attempts),
+            )
         return delivered
 
     # -- announcements of policy changes (an admin's action, one row per announcement) ----

@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from bot.models import Message
+from bot.models import Message, Reply
 
 
 @dataclass(frozen=True)
@@ -53,3 +53,9 @@ class Notifier(ABC):
         """Post a policy-change announcement (:class:`bot.handoff.announcements.Announcement`)
         to ``channel``; a platform that cannot refuses, and the relay retries later."""
         raise NotImplementedError(f"{self.platform} does not post announcements")
+
+    async def send_note(self, address: str, reply: Reply) -> None:
+        """Send ``reply`` (a note that an earlier answer went stale, with the updated answer)
+        to ``address``, the answer's ``reply_to`` as this adapter wrote it; a platform that
+        cannot refuses, and the relay keeps the note with the error."""
+        raise NotImplementedError(f"{self.platform} does not send notes to askers")

@@ -28,6 +28,7 @@ from bot.store.schema import (
     TicketEventRow,
     TicketRow,
 )
+from knowledge.changes import in_force_at
 
 TITLE_CHARS = 120
 
@@ -228,11 +229,11 @@ def ticket_of(row: TicketRow, now: datetime) -> Ticket:
         overdue=bool(
             row.state == TicketState.OPEN.value and row.ack_due_at and row.ack_due_at < now
         ),
-        stale_answer=_stale_answer(row),
+        stale_answer=_stale_answer(row, now),
     )
 
 
-def _stale_answer(row: TicketRow) -> str | None:
+def _stale_answer(row: TicketRow, now: datetime) -> str | None:
     """What changed in a section the ticket's answer cited, for a ticket still being worked
     on; read through the session the row came from (every caller reads tickets in one)."""
     if not row.answer_id or row.state == TicketState.RESOLVED.value:
@@ -259,10 +260,13 @@ def _stale_answer(row: TicketRow) -> str | None:
         .order_by(table.recorded_at.desc(), table.id.desc())
     ).all()
     for change in changes:
-        if (change.title, change.section) in cited:
+        # Only a change in force (effective dates read as UTC days here: the card has no
+        # zone) makes the answer stale; an upcoming one still leaves it right until then.
+        since = in_force_at(change.recorded_at, change.effective)
+        if (change.title, change.section) in cited and answer.created_at < since <= now:
             versions = f" ({change.old_version or '—'} → {change.new_version or '—'})"
             label = change.section or change.title
-            return f"{label} {change.change} on {change.recorded_at:%Y-%m-%d}{versions}"
+            return f"{label} {change.change} on {since:%Y-%m-%d}{versions}"
     return None
 
 

@@ -246,6 +246,9 @@ class Handoff(TicketService):
                     answer=record.answer,
                     status=record.status,
                     citations=[c.as_json() for c in record.citations],
+                    # Only an answer that cited something can go stale, so only its asker
+                    # may ever need the way back.
+                    reply_to=record.reply_to if record.citations else None,
                 )
             )
             if record.status == "not_found":

@@ -129,6 +129,8 @@ class AnswerRecord:
     answer: str
     status: str
     citations: tuple[Citation, ...] = ()
+    # Where a note can reach the asker if the answer goes stale (``Message.reply_to``).
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True)

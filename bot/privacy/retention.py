@@ -31,6 +31,7 @@ from bot.store.schema import (
     ProcessedEventRow,
     QuestionLogRow,
     RatingRow,
+    StaleNoteRow,
     TicketCardRow,
     TicketEventRow,
     TicketPurgeRow,
@@ -101,6 +102,16 @@ def purge(
     tickets = now - timedelta(days=closed_ticket_days)
     counts: dict[str, int] = {}
     with store.transaction() as session:
+        # A note about a stale answer, and the answer's way back to its asker
+        # (``AnswerRow.reply_to``), go with the answer.
+        counts["stale_notes"] = deleted_count(
+            session,
+            sa.delete(StaleNoteRow).where(
+                StaleNoteRow.answer_id.in_(
+                    sa.select(AnswerRow.id).where(AnswerRow.created_at < conversations)
+                )
+            ),
+        )
         counts["answers"] = deleted_count(
             session, sa.delete(AnswerRow).where(AnswerRow.created_at < conversations)
         )

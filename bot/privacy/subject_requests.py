@@ -32,6 +32,7 @@ from bot.store.schema import (
     PrivacySecretRow,
     QuestionLogRow,
     RatingRow,
+    StaleNoteRow,
     TicketRow,
 )
 
@@ -172,6 +173,9 @@ def erase(
         )
         counts["question_log"] = deleted_count(
             session, sa.delete(QuestionLogRow).where(QuestionLogRow.answer_id.in_(answer_ids))
+        )
+        counts["stale_notes"] = deleted_count(
+            session, sa.delete(StaleNoteRow).where(StaleNoteRow.answer_id.in_(answer_ids))
         )
         counts["answers"] = deleted_count(
             session, sa.delete(AnswerRow).where(AnswerRow.id.in_(answer_ids))

@@ -124,7 +124,11 @@ class AnswerRow(Base):
     """An answer the bot gave, kept so feedback and "ask a person" can refer to it by id.
 
     It holds no identity: ``asker_key`` is a hash of platform, conversation and user, enough
-    to find "the last answer in this conversation" and nothing more.
+    to find "the last answer in this conversation" and nothing more. ``reply_to`` is where a
+    note about the answer can reach the asker again (the Slack channel and thread, a Teams
+    conversation reference without the user), kept only for answers that cited something and
+    deleted with the row (see :mod:`bot.handoff.stale_notes`); None where there is no way
+    back (the web console, the CLI).
     """
 
     __tablename__ = "answers"
@@ -138,6 +142,7 @@ class AnswerRow(Base):
     status: Mapped[str] = mapped_column(sa.String(16))
     citations: Mapped[list[dict[str, Any]]]
     message_ref: Mapped[str | None] = mapped_column(sa.String(255))
+    reply_to: Mapped[str | None] = mapped_column(sa.Text)
 
     __table_args__ = (
         sa.UniqueConstraint("platform", "message_ref"),
@@ -465,6 +470,8 @@ class SectionChangeRow(Base):
     new_version: Mapped[str | None] = mapped_column(sa.String(64))
     effective: Mapped[str | None] = mapped_column(sa.String(10))
     recorded_at: Mapped[datetime] = mapped_column(index=True)
+    # The announcement that covered this change; None until one does.
+    announcement_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class AnnouncementRow(Base):
@@ -494,3 +501,28 @@ class AnnouncementRow(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 
     __table_args__ = (sa.Index("ix_announcements_pending", "delivered_at", "due_at"),)
+
+
+class StaleNoteRow(Base):
+    """A note to the asker of an answer that went stale, sent on an admin's action: who asked
+    for it and when, the note as composed then (the stored question answered again from the
+    index in force), and its delivery through the outbox relay, retried with backoff.
+
+    One row per answer (``answer_id`` is unique): an asker hears about a stale answer once.
+    The row goes when its answer does (retention, erasure).
+    """
+
+    __tablename__ = "stale_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    answer_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    platform: Mapped[str] = mapped_column(sa.String(32))
+    requested_by: Mapped[str] = mapped_column(sa.String(255))
+    requested_at: Mapped[datetime]
+    note: Mapped[dict[str, Any]]
+    attempts: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_stale_notes_pending", "sent_at", "due_at"),)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.handoff.ports import Notifier, Reporter
-from bot.models import Answer, Citation, Status
+from bot.models import Answer, Citation, Reply, Status
 from bot.settings import Settings
 
 
@@ -36,6 +36,7 @@ class RecordingNotifier(Notifier):
     fail: bool = False
     to_reporters: list[tuple[Reporter, str]] = field(default_factory=list)
     posts: list[tuple[str, str, str]] = field(default_factory=list)
+    notes: list[tuple[str, Reply]] = field(default_factory=list)
 
     async def notify_reporter(self, reporter: Reporter, text: str) -> None:
         if self.fail:
@@ -46,6 +47,11 @@ class RecordingNotifier(Notifier):
         if self.fail:
             raise ConnectionError("platform unreachable")
         self.posts.append((ticket.reference, event, ticket.state.value))  # type: ignore[attr-defined]
+
+    async def send_note(self, address: str, reply: Reply) -> None:
+        if self.fail:
+            raise ConnectionError("platform unreachable")
+        self.notes.append((address, reply))
 
 
 def citation(n: int, section: str, text: str = "Policy text.") -> Citation:

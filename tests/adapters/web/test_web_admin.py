@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from adapters.web.accounts import Role
-from bot.store.documents import DocumentStore
+from bot.store.documents import DocumentStore, UnknownDocument
 
 OTTER_SECTION = (
     "\n### 2.4 Otter.ai for meeting transcripts\n\n"
@@ -214,3 +214,25 @@ async def test_a_run_left_running_by_a_killed_process_shows_as_interrupted(start
     [shown] = [r for r in restarted.console.activity.ingest_runs() if r.id == run]
     assert shown.finished_at is not None
     assert shown.error.startswith("interrupted")
+
+
+async def test_a_document_in_a_subfolder_has_its_pages(start_console):
+    harness = await start_console()
+    harness.add_user("ada", Role.ADMIN)
+    await harness.sign_in("ada")
+    documents = DocumentStore(harness.console.services.store)
+    text = b"# Remote work rules\n\n## 1 Tools\n\nUse approved tools only.\n"
+    documents.add_upload("hr/remote-work.md", text, uploaded_by="ada", draft=True)
+
+    for path in ("hr/remote-work.md", "hr%2Fremote-work.md"):
+        preview = await harness.client.get(f"/console/admin/documents/{path}/preview")
+        assert preview.status == 200, path
+        assert "Remote work rules" in await preview.text()
+    history = await harness.client.get("/console/admin/documents/hr/remote-work.md")
+    assert history.status == 200 and "Version history" in await history.text()
+    discarded = await harness.post(
+        "/console/admin/documents/hr/remote-work.md/discard", allow_redirects=False
+    )
+    assert discarded.status == 303
+    with pytest.raises(UnknownDocument):  # a new document's only draft, discarded
+        documents.versions("hr/remote-work.md")

@@ -3,13 +3,16 @@ without a configured channel, and the same changes never announced twice."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
 
 from adapters.web.accounts import Role
-from bot.handoff.announcements import announcements
+from bot.handoff.announcements import announce, announcements
 from bot.handoff.ports import Reporter
 from bot.handoff.tickets import AnswerRecord, Escalation
 from bot.models import Citation
+from bot.store.schema import AnnouncementRow
 from tests.announce_fixtures import record_changes
 
 
@@ -56,6 +59,24 @@ async def test_an_admin_announces_once_with_a_csrf_token(start_console):
     assert "Every recorded change has been announced." in page and "by ada" in page
 
 
+async def test_a_stuck_announcement_shows_why(start_console):
+    harness = await start_console(slack_announce_channel="C0NEWS")
+    harness.add_user("ada", Role.ADMIN)
+    store = harness.console.services.store
+    record_changes(store, ("4.2 Personal data", "changed", "Do not."))
+    made = announce(store, harness.console.context.settings, by="ada")
+    with store.transaction() as session:
+        session.execute(
+            sa.update(AnnouncementRow)
+            .where(AnnouncementRow.id == made.id)
+            .values(attempts=2, last_error="slack: SlackApiError: not_in_channel")
+        )
+    await harness.sign_in("ada")
+    page = await (await harness.client.get("/console/admin")).text()
+    assert "waiting to be posted; last attempt failed: " in page
+    assert "slack: SlackApiError: not_in_channel" in page
+
+
 async def test_a_stale_answer_is_marked_on_the_support_pages(start_console):
     harness = await start_console()
     harness.add_user("sam", Role.SUPPORT)
@@ -70,9 +91,12 @@ async def test_a_stale_answer_is_marked_on_the_support_pages(start_console):
     page = await (await harness.client.get("/console/support")).text()
     assert "answer stale" not in page
 
-    later = datetime.now(UTC) + timedelta(seconds=5)
+    later = datetime.now(UTC)  # after the answer, and in force at once
     record_changes(
-        harness.console.services.store, ("4.2 Personal data", "changed", "Do not."), at=later
+        harness.console.services.store,
+        ("4.2 Personal data", "changed", "Do not."),
+        at=later,
+        effective=later.date().isoformat(),
     )
     page = await (await harness.client.get("/console/support")).text()
     assert "answer stale" in page

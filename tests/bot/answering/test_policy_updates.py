@@ -14,11 +14,13 @@ import sqlalchemy as sa
 
 from bot.answering.engine import Engine
 from bot.assembly import build_assistant
+from bot.handoff.ports import Reporter
+from bot.handoff.tickets import AnswerRecord, Escalation
 from bot.models import Status
 from bot.settings import BUNDLED_SOURCES
 from bot.store import open_store
 from bot.store.documents import DocumentStore
-from bot.store.schema import SectionChangeRow
+from bot.store.schema import OutboxRow, SectionChangeRow
 
 POLICY = "example-genai-policy.md"
 OLD = "Never enter personal data into a public chatbot."
@@ -54,6 +56,19 @@ def recorded(engine: Engine) -> int:
         store.close()
 
 
+def stale_cards_queued(engine: Engine) -> int:
+    store = open_store(engine.settings)
+    try:
+        with store.engine.connect() as connection:
+            return connection.execute(
+                sa.select(sa.func.count())
+                .select_from(OutboxRow.__table__)
+                .where(OutboxRow.__table__.c["event"] == "stale")
+            ).scalar_one()
+    finally:
+        store.close()
+
+
 async def test_an_announced_version_waits_for_its_date_then_takes_over(
     engine: Engine, make_engine, database_url: str, tmp_path: Path
 ) -> None:
@@ -62,6 +77,15 @@ async def test_an_announced_version_waits_for_its_date_then_takes_over(
     shutil.copytree(engine.settings.resolved_index_dir, tmp_path / "data" / "index")
     replica = make_engine(sources=[sources], database_url=database_url)
     assert replica.ingest().changes == []  # version 2.1 in force, stored
+    # A ticket whose answer cited 4.2: its card says the answer went stale on the date only.
+    earlier = build_assistant(replica)
+    first = await earlier.ask(QUESTION)
+    answer_id = earlier.handoff.record_answer(
+        AnswerRecord("slack", "k" * 64, QUESTION, first.text, "answered", first.citations)
+    )
+    earlier.handoff.escalate(
+        Escalation(reporter=Reporter(platform="slack", user_id="U1"), answer_id=answer_id)
+    )
 
     announce_version_3(sources)
     report = replica.ingest()
@@ -73,6 +97,7 @@ async def test_an_announced_version_waits_for_its_date_then_takes_over(
     )
     assert report.as_json()["chunks"]["updated"] == 0, "the index keeps the version in force"
     assert due(replica) == []
+    assert stale_cards_queued(replica) == 0, "not in force yet"
 
     assistant = build_assistant(replica)
     answer = await assistant.ask(QUESTION)
@@ -97,6 +122,7 @@ async def test_an_announced_version_waits_for_its_date_then_takes_over(
     switched = other.switch_due()
     assert switched is not None and switched.changes == [], "recorded once, when announced"
     assert recorded(replica) == 1
+    assert stale_cards_queued(replica) == 1, "in force now: the card is updated"
     assert other.switch_due() is None, "nothing left due"
 
     replica.index.refresh()  # as the first process's pointer check does within seconds
@@ -115,6 +141,7 @@ async def test_an_announced_version_waits_for_its_date_then_takes_over(
     assert "[1]" in changed.text
     assistant.store.close()
     later.store.close()
+    earlier.store.close()
 
 
 async def test_with_no_recorded_changes_the_answer_says_so(engine: Engine) -> None:

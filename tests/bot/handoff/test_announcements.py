@@ -4,6 +4,7 @@ channels, recorded once so the same changes are never posted twice by accident."
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,61 @@ def test_policybot_changes_announce(
     assert cli_main(["changes", "--announce"]) == 0
     assert "nothing to announce" in capsys.readouterr().out
     assert rows(store) == 1
+
+
+def test_announcing_since_a_date_leaves_older_changes_announceable(
+    store: Store, store_settings: Settings
+) -> None:
+    settings = store_settings.model_copy(update={"slack_announce_channel": "C0NEWS"})
+    record_changes(
+        store,
+        ("2 Old rule", "changed", "Older."),
+        at=datetime(2026, 3, 1, tzinfo=UTC),
+        effective="2026-03-01",
+    )
+    record_changes(
+        store,
+        ("4.2 Personal data", "changed", "Newer."),
+        at=datetime(2026, 11, 1, tzinfo=UTC),
+        effective="2026-11-01",
+    )
+    recent = announce(store, settings, by="ada", since="2026-10-01")
+    assert [s.section for s in recent.sections] == ["4.2 Personal data"]
+    assert pending(store) == 1
+
+    older = announce(store, settings, by="ada")
+    assert [s.section for s in older.sections] == ["2 Old rule"]
+    assert pending(store) == 0
+    with pytest.raises(NothingToAnnounce):
+        announce(store, settings, by="ada")
+
+
+def test_a_stuck_announcement_shows_its_last_error(
+    store: Store,
+    store_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = store_settings.model_copy(update={"slack_announce_channel": "C0NEWS"})
+    record_changes(store, ("4.2 Personal data", "changed", "Do not."))
+    made = announce(store, settings, by="ada")
+    with store.transaction() as session:
+        session.execute(
+            sa.update(AnnouncementRow)
+            .where(AnnouncementRow.id == made.id)
+            .values(attempts=3, last_error="slack: SlackApiError: channel_not_found")
+        )
+    (stuck,) = announcements(store)
+    assert stuck.last_error == "slack: SlackApiError: channel_not_found"
+
+    monkeypatch.setenv("POLICYBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("POLICYBOT_DATABASE_URL", store_settings.resolved_database_url)
+    assert cli_main(["changes", "--announced", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["delivered"] is False
+    assert shown["last_error"] == "slack: SlackApiError: channel_not_found"
+    assert cli_main(["changes", "--announced"]) == 0
+    assert "last attempt failed: slack: SlackApiError: channel_not_found" in (
+        capsys.readouterr().out
+    )

@@ -41,8 +41,12 @@ def test_a_ticket_whose_cited_section_changed_is_marked_stale(
     assert queue.show(reference).ticket.stale_answer is None
 
     record_changes(
-        store, ("4.2 Personal data", "changed", "Do not."), at=clock() + timedelta(days=1)
+        store,
+        ("4.2 Personal data", "changed", "Do not."),
+        at=clock() + timedelta(days=1),
+        effective="2026-03-03",
     )
+    clock.advance(days=1)
     ticket = queue.show(reference).ticket
     assert ticket.stale_answer == "4.2 Personal data changed on 2026-03-03 (2 → 3)"
     assert queue.show(other).ticket.stale_answer is None
@@ -67,3 +71,19 @@ def test_a_ticket_whose_cited_section_changed_is_marked_stale(
     resolved = queue.resolve(reference, "ada", "Told them the new rule.")
     assert resolved.stale_answer is None and ticket_card(resolved).stale_answer is None
     assert queue_stale_cards(store, {("AI Policy", "4.2 Personal data")}, clock()) == 0
+
+
+def test_an_upcoming_change_makes_the_answer_stale_only_from_its_date(
+    handoff: Handoff, queue: SupportQueue, store: Store, reporter: Reporter, clock: FakeClock
+) -> None:
+    reference = escalated(handoff, reporter)
+    clock.advance(hours=1)
+    record_changes(
+        store, ("4.2 Personal data", "changed", "Do not."), at=clock(), effective="2026-04-01"
+    )
+    assert queue.show(reference).ticket.stale_answer is None
+
+    clock.advance(days=30)  # 2026-04-01 09:00: the new version applies
+    assert queue.show(reference).ticket.stale_answer == (
+        "4.2 Personal data changed on 2026-04-01 (2 → 3)"
+    )

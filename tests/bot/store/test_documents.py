@@ -257,3 +257,21 @@ def test_answers_citing_a_section_changed_since_are_listed_as_stale(
     assert cli_main(["changes", "--stale", "--json"]) == 0
     [line] = capsys.readouterr().out.splitlines()
     assert json.loads(line)["diff"] == "[-old-] {+new+} rule"
+
+
+def test_an_answer_goes_stale_only_once_the_change_is_in_force(store: Store) -> None:
+    now = datetime.now(UTC)
+    _answer(store, "before", now - timedelta(hours=1), "4.2 Personal data")
+    documents = DocumentStore(store)
+    effective = (now + timedelta(days=10)).date().isoformat()
+    source = LoadedSource("p.md", b"v3", "P", "3.0", effective, "folder")
+    change = SectionChange("p.md", "P", "4.2 Personal data", CHANGED, "old rule", "new rule")
+    documents.record_ingest([source], [change], upcoming={"p.md": effective})
+    _answer(store, "between", now + timedelta(days=2), "4.2 Personal data")
+
+    assert stale_answers(store) == []
+    assert stale_answers(store, now=now + timedelta(days=5)) == []
+    later = stale_answers(store, now=now + timedelta(days=11))
+    # Both were answered from the version in force until the date: both are stale after it.
+    assert [a.answer_id for a in later] == ["between", "before"]
+    assert later[0].changed_at.date().isoformat() == effective
