@@ -31,11 +31,11 @@ from bot.handoff.ports import Notifier
 from bot.handoff.records import ticket_of, utc_now
 from bot.handoff.tickets import Ticket
 from bot.store import Store
+from bot.store.leases import take_lease
 from bot.store.schema import AnnouncementRow, OutboxRow, TicketRow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 BATCH = 50
 
@@ -211,21 +211,15 @@ class OutboxRelay:
             ]
         for row_id in wanted:
             with self.store.transaction() as session:
-                won = session.execute(
-                    sa.update(AnnouncementRow)
-                    .where(
-                        AnnouncementRow.id == row_id,
-                        AnnouncementRow.delivered_at.is_(None),
-                        AnnouncementRow.due_at <= now,
-                    )
-                    .values(due_at=now + LEASE, attempts=AnnouncementRow.attempts + 1)
-                    .returning(AnnouncementRow.id)
-                    .execution_options(synchronize_session=False)
-                ).first()
-                if won is None:
+                row = take_lease(
+                    session,
+                    AnnouncementRow,
+                    row_id,
+                    finished=AnnouncementRow.delivered_at,
+                    now=now,
+                )
+                if row is None:
                     continue  # another process took it
-                row = session.get(AnnouncementRow, row_id, populate_existing=True)
-                assert row is not None
                 taken.append((_announcement(row), row.attempts))
         return taken
 
@@ -327,24 +321,9 @@ class OutboxRelay:
             )
         for row_id in candidates:
             with store.transaction() as session:
-                taken = session.execute(
-                    sa.update(OutboxRow)
-                    .where(
-                        OutboxRow.id == row_id,
-                        OutboxRow.delivered_at.is_(None),
-                        OutboxRow.due_at <= now,
-                    )
-                    .values(due_at=now + LEASE, attempts=OutboxRow.attempts + 1)
-                    .returning(
-                        OutboxRow.ticket_id,
-                        OutboxRow.target,
-                        OutboxRow.event,
-                        OutboxRow.text,
-                        OutboxRow.attempts,
-                        OutboxRow.delivered_to,
-                    )
-                    .execution_options(synchronize_session=False)
-                ).first()
+                taken = take_lease(
+                    session, OutboxRow, row_id, finished=OutboxRow.delivered_at, now=now
+                )
                 if taken is None:
                     continue  # another process took it
                 ticket_row = session.get(TicketRow, taken.ticket_id)

@@ -35,11 +35,11 @@ from bot.errors import PolicyBotError
 from bot.models import Answer, Citation, Reply, Status
 from bot.replies import cited_only
 from bot.store import Store
+from bot.store.leases import take_lease
 from bot.store.schema import AnswerRow, StaleNoteRow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 PLACES = {"web": "the console", "cli": "the command line"}
 
@@ -298,21 +298,9 @@ def take_due(store: Store, platforms: Iterable[str], now: datetime, limit: int) 
     taken: list[DueNote] = []
     for row_id in ids:
         with store.transaction() as session:
-            won = session.execute(
-                sa.update(StaleNoteRow)
-                .where(
-                    StaleNoteRow.id == row_id,
-                    StaleNoteRow.sent_at.is_(None),
-                    StaleNoteRow.due_at <= now,
-                )
-                .values(due_at=now + LEASE, attempts=StaleNoteRow.attempts + 1)
-                .returning(StaleNoteRow.id)
-                .execution_options(synchronize_session=False)
-            ).first()
-            if won is None:
+            row = take_lease(session, StaleNoteRow, row_id, finished=StaleNoteRow.sent_at, now=now)
+            if row is None:
                 continue  # another process took it
-            row = session.get(StaleNoteRow, row_id, populate_existing=True)
-            assert row is not None
             address = session.scalar(
                 sa.select(AnswerRow.reply_to).where(AnswerRow.id == row.answer_id)
             )
