@@ -199,6 +199,8 @@ async def test_a_bad_upload_is_refused_and_nothing_is_written(admin, name, data,
 
 async def test_the_chart_is_svg_and_counts_questions(admin):
     await ask(admin, "can I use ChatGPT for work emails?")
+    page = await (await admin.client.get("/console/admin")).text()
+    assert "1 question, 0 not_found (0%)" in page
     await ask(admin, "what is the canteen menu on Friday?")
     svg = await (await admin.client.get("/console/admin/chart.svg")).text()
     assert svg.startswith("<svg") and svg.endswith("</svg>")
