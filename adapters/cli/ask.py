@@ -10,15 +10,18 @@ import tempfile
 import textwrap
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from adapters.cli.ingest import add_index_option, settings_for
 from bot.answering.engine import Engine, build_engine
 from bot.answering.evaluation import evaluate, load_cases, threshold_sweep
 from bot.answering.language_eval import load_twin_cases, twin_metrics
+from bot.assembly import policy_answerer
 from bot.assistant import Assistant
-from bot.errors import ConfigurationError
+from bot.errors import ConfigurationError, StoreError
 from bot.models import Answer, Status
 from bot.settings import Settings
+from bot.store import open_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,7 +81,7 @@ def handle_ask(args: argparse.Namespace, settings: Settings) -> int:
         questions = (line.rstrip("\n") for line in sys.stdin)
     else:
         questions = iter([args.question])
-    assistant = Assistant(ready_engine(args, settings).answerer)
+    assistant = Assistant(answerer_with_updates(ready_engine(args, settings)))
     for question in questions:
         if not question.strip():
             continue
@@ -96,6 +99,18 @@ def handle_ask(args: argparse.Namespace, settings: Settings) -> int:
                 text += "\n\n" + textwrap.fill(notice, width=88)
             print(text, flush=True)
     return 0
+
+
+def answerer_with_updates(engine: Engine) -> Any:
+    """The answerer the chat and the servers use ("what changed?" answered, a recent change
+    mentioned), which reads the recorded changes from the database; without a database only
+    the index is needed, so the answer comes without them and stderr says why."""
+    try:
+        store = open_store(engine.settings)
+    except StoreError as exc:
+        print(f"policybot: answering without policy updates: {exc}", file=sys.stderr)
+        return engine.answerer
+    return policy_answerer(engine, store)
 
 
 def handle_chat(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +18,15 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def run(
-    args: list[str], data_dir: Path, *, stdin: str | None = None
+    args: list[str],
+    data_dir: Path,
+    *,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    env = {**os.environ, "POLICYBOT_DATA_DIR": str(data_dir)}
+    full_env = {**os.environ, "POLICYBOT_DATA_DIR": str(data_dir), **(env or {})}
     return subprocess.run(
-        args, input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+        args, input=stdin, capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=300
     )
 
 
@@ -142,3 +147,34 @@ def test_eval_rejects_a_malformed_line(tmp_path: Path) -> None:
     result = run([sys.executable, "-m", "adapters.cli", "eval", str(cases)], tmp_path)
     assert result.returncode == 2
     assert "q.jsonl:2" in result.stderr
+
+
+def test_ask_answers_what_changed_from_the_recorded_changes(tmp_path: Path) -> None:
+    """`ask` answers as the chat and the servers do: "what changed?" from the changes the
+    last ingest recorded; with no database it still answers from the index, and says why."""
+    sources = tmp_path / "sources"
+    shutil.copytree(ROOT / "knowledge" / "sources", sources)
+    data_dir = tmp_path / "data"
+    env = {"POLICYBOT_SOURCES": str(sources)}
+    assert run([sys.executable, "ingest.py"], data_dir, env=env).returncode == 0
+    policy = sources / "example-genai-policy.md"
+    text = policy.read_text(encoding="utf-8")
+    edited = text.replace("you must not paste a customer's HKID number", "you must never paste a customer's HKID number", 1)  # fmt: skip
+    assert edited != text
+    policy.write_text(edited, encoding="utf-8")
+    assert run([sys.executable, "ingest.py"], data_dir, env=env).returncode == 0
+
+    ask = [sys.executable, "-m", "adapters.cli", "ask", "--json", "what changed in the AI policy?"]
+    result = run(ask, data_dir, env=env)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["status"] == "answered"
+    assert [c["section"].rsplit(" › ", 1)[-1] for c in answer["citations"]] == [
+        "4.3 Identity numbers, health data and other sensitive data"
+    ]
+
+    offline = {**env, "POLICYBOT_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"}
+    result = run(ask, data_dir, env=offline)
+    assert result.returncode == 0, result.stderr
+    assert "answering without policy updates" in result.stderr
+    assert json.loads(result.stdout)["status"] in {"answered", "not_found"}
