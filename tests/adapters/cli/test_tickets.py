@@ -182,10 +182,12 @@ def test_the_console_script_exits_2_for_an_unknown_ticket(
     )  # fmt: skip
     assert (result.returncode, result.stdout) == (2, "")
     assert "no ticket 'ESC-2026-0404'" in result.stderr
-    # The store was created and migrated on the way: one line of the store's own, not
-    # Alembic's line per migration step.
+    # Migrating the store on the way logs one line of the store's own, not Alembic's line
+    # per migration step. (SQLite: this command creates the database; the PostgreSQL
+    # fixture's database already exists at the head.)
     assert "Running upgrade" not in result.stderr
-    assert "migrated from empty to" in result.stderr
+    if cli_settings.resolved_database_url.startswith("sqlite"):
+        assert "migrated from empty to" in result.stderr
 
 
 def test_show_prints_times_in_the_organisations_time_zone(
