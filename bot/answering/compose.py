@@ -77,7 +77,7 @@ def quotable(sentence: str, section_text: str) -> str:
         following = lines[position + 1 : position + 2] if position is not None else []
         if sentence.endswith(":") and following and is_item(following[0]):
             return f"{sentence} {as_item_text(following[0])}"
-        return sentence
+        return _with_inline_lead_in(sentence, lines[position] if position is not None else "")
     if sentence.startswith("|"):
         return table_row(sentence, lines[:position] if position is not None else [])
     lead = next(
@@ -94,6 +94,28 @@ def quotable(sentence: str, section_text: str) -> str:
     lead_sentence = split_sentences(lead)[-1]
     joiner = " " if lead_sentence.endswith(":") else ": "
     return f"{lead_sentence.rstrip('.')}{joiner}{item}"
+
+
+_POINTING_BACK = re.compile(r"^(?:this|these|that|those|it|they|such)\b", re.IGNORECASE)
+
+
+def _with_inline_lead_in(sentence: str, line: str) -> str:
+    """A sentence that a colon split from its lead-in within one paragraph ("This includes:
+    HKID numbers ...; passport numbers ...") quoted with it, and with the sentence before
+    when the lead-in only points back to it ("This", "These", "Such"); a lead-in ending in a
+    colon, likewise, with what it introduces."""
+    pieces = list(split_sentences(line))
+    if sentence not in pieces:
+        return sentence
+    i = pieces.index(sentence)
+    if sentence.endswith(":") and i + 1 < len(pieces):
+        return f"{sentence} {pieces[i + 1]}"
+    if i == 0 or not pieces[i - 1].endswith(":"):
+        return sentence
+    start = i - 1
+    if start > 0 and _POINTING_BACK.match(pieces[start]):
+        start -= 1
+    return " ".join(pieces[start : i + 1])
 
 
 def table_row(row: str, above: list[str]) -> str:

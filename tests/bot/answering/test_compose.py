@@ -55,3 +55,26 @@ def test_the_best_sentence_comes_first_with_its_marker() -> None:
     assert composition.text.startswith(
         "You must never enter the following into an AI tool: customer account numbers. [1]"
     )
+
+
+INLINE = (
+    "Some personal data must never be entered into any AI tool without written approval. "
+    "This includes: Hong Kong identity card numbers; passport numbers; medical records. "
+    "Ask the Data Protection Officer first."
+)
+
+
+def test_a_list_split_off_by_a_colon_is_quoted_with_its_lead_in_and_what_it_points_to() -> None:
+    item = "Hong Kong identity card numbers; passport numbers; medical records."
+    assert quotable(item, INLINE) == (
+        "Some personal data must never be entered into any AI tool without written approval. "
+        "This includes: Hong Kong identity card numbers; passport numbers; medical records."
+    )
+
+
+def test_an_inline_lead_in_is_quoted_with_what_it_introduces() -> None:
+    text = "Approved tools are listed here: Copilot and HV Assist. Nothing else is approved."
+    assert quotable("Approved tools are listed here:", text) == (
+        "Approved tools are listed here: Copilot and HV Assist."
+    )
+    assert quotable("Nothing else is approved.", text) == "Nothing else is approved."
