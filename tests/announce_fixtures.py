@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.store import Store
 from bot.store.schema import SectionChangeRow
@@ -33,3 +34,17 @@ def record_changes(
                     recorded_at=at or datetime.now(UTC),
                 )
             )
+
+
+def change_cited_section(store: Store, citation: dict[str, Any]) -> datetime:
+    """Record a change, in force a second from now, to the section an answer cited; returns
+    when the change was recorded (an answer goes stale after that)."""
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    record_changes(
+        store,
+        (citation["section"], "changed", "Never paste customer data into any AI tool."),
+        title=citation["document"],
+        at=later,
+        effective=later.date().isoformat(),
+    )
+    return later

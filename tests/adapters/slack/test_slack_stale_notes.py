@@ -13,10 +13,9 @@ from adapters.slack.events import message_from_command
 from bot.answering.engine import Engine
 from bot.answering.stale import stale_answers
 from bot.handoff.stale_notes import ALREADY_SENT, QUEUED, REQUEUED, note_states, notify
-from bot.store import Store
 from bot.store.schema import AnswerRow
 from tests.adapters.slack.conftest import SlackHarness, event_payload
-from tests.announce_fixtures import record_changes
+from tests.announce_fixtures import change_cited_section
 
 
 async def ask_in_a_dm(harness: SlackHarness) -> AnswerRow:
@@ -30,19 +29,6 @@ async def ask_in_a_dm(harness: SlackHarness) -> AnswerRow:
     return row
 
 
-def change_cited_section(store: Store, answer: AnswerRow) -> str:
-    cited = answer.citations[0]
-    later = datetime.now(UTC) + timedelta(seconds=1)
-    record_changes(
-        store,
-        (cited["section"], "changed", "Never paste customer data into any AI tool."),
-        title=cited["document"],
-        at=later,
-        effective=later.date().isoformat(),
-    )
-    return str(cited["section"])
-
-
 async def test_the_note_goes_to_the_thread_of_the_answer_once(
     harness: SlackHarness, engine: Engine
 ) -> None:
@@ -54,7 +40,8 @@ async def test_the_note_goes_to_the_thread_of_the_answer_once(
         "thread_ts": "1736929812.345679",
     }
     assert "U0MEICHAN" not in (answer.reply_to or "")
-    section = change_cited_section(store, answer)
+    section = answer.citations[0]["section"]
+    change_cited_section(store, answer.citations[0])
     harness.api.calls.clear()
 
     [stale] = stale_answers(store, now=datetime.now(UTC) + timedelta(seconds=2))
@@ -86,7 +73,7 @@ async def test_a_failed_note_keeps_its_error_and_is_sent_when_asked_again(
 ) -> None:
     store = harness.context.assistant.store
     answer = await ask_in_a_dm(harness)
-    change_cited_section(store, answer)
+    change_cited_section(store, answer.citations[0])
     harness.api.calls.clear()
     harness.api.fail("chat.postMessage", error="channel_not_found")
     stale = stale_answers(store, now=datetime.now(UTC) + timedelta(seconds=2))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -15,7 +15,7 @@ from bot.answering.stale import stale_answers
 from bot.handoff.stale_notes import QUEUED, note_states, notify
 from bot.store.schema import AnswerRow
 from tests.adapters.teams.conftest import TeamsHarness, activity
-from tests.announce_fixtures import record_changes
+from tests.announce_fixtures import change_cited_section
 
 
 async def test_the_note_reaches_the_chat_without_keeping_who_asked(
@@ -34,14 +34,7 @@ async def test_the_note_reaches_the_chat_without_keeping_who_asked(
     assert json.loads(kept)["conversation"]["id"] == question["conversation"]["id"]
 
     cited = answer.citations[0]
-    later = datetime.now(UTC) + timedelta(seconds=1)
-    record_changes(
-        store,
-        (cited["section"], "changed", "Never paste customer data into any AI tool."),
-        title=cited["document"],
-        at=later,
-        effective=later.date().isoformat(),
-    )
+    later = change_cited_section(store, cited)
     stale = stale_answers(store, now=later + timedelta(seconds=1))
     [outcome] = notify(store, stale, engine.answerer.answer, by="ada")
     assert outcome.state == QUEUED
