@@ -3,25 +3,19 @@ section, is answered from the recorded change and cites that section."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from bot.answering.engine import Engine
-from bot.settings import BUNDLED_SOURCES
 from tests.adapters.slack.conftest import event_payload, slack_settings, start_harness
 from tests.adapters.slack.fake_slack_api import FakeSlackApi
-from tests.bot.answering.test_policy_updates import announce_version_3
+from tests.bot.answering.test_policy_updates import announce_version_3, replica_on_copied_sources
 
 
 async def test_what_changed_in_a_dm_cites_the_edited_section(
     engine: Engine, make_engine, slack_api: FakeSlackApi, tmp_path: Path
 ) -> None:
-    sources = tmp_path / "sources"
-    shutil.copytree(BUNDLED_SOURCES, sources)
-    shutil.copytree(engine.settings.resolved_index_dir, tmp_path / "data" / "index")
-    replica = make_engine(sources=[sources])
-    assert replica.ingest().changes == []
-    announce_version_3(sources)
+    replica = replica_on_copied_sources(engine, make_engine, tmp_path)
+    announce_version_3(tmp_path / "sources")
     [change] = replica.ingest().changes
     assert change.section.endswith("4.2 Personal data")
 

@@ -3,26 +3,20 @@ section, is answered from the recorded change, with that section as the cited cl
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from adapters.teams.settings import TeamsSettings
 from bot.answering.engine import Engine
-from bot.settings import BUNDLED_SOURCES
 from tests.adapters.teams.conftest import activity, start_harness
 from tests.adapters.teams.fake_connector import FakeConnector
-from tests.bot.answering.test_policy_updates import announce_version_3
+from tests.bot.answering.test_policy_updates import announce_version_3, replica_on_copied_sources
 
 
 async def test_what_changed_in_a_personal_chat_cites_the_edited_section(
     engine: Engine, make_engine, connector: FakeConnector, tmp_path: Path
 ) -> None:
-    sources = tmp_path / "sources"
-    shutil.copytree(BUNDLED_SOURCES, sources)
-    shutil.copytree(engine.settings.resolved_index_dir, tmp_path / "data" / "index")
-    replica = make_engine(sources=[sources])
-    assert replica.ingest().changes == []
-    announce_version_3(sources)
+    replica = replica_on_copied_sources(engine, make_engine, tmp_path)
+    announce_version_3(tmp_path / "sources")
     [change] = replica.ingest().changes
     assert change.section.endswith("4.2 Personal data")
 

@@ -37,6 +37,17 @@ def announce_version_3(sources: Path) -> None:
     path.write_text(text.replace("effective: 2025-10-01", "effective: 2099-01-01", 1))
 
 
+def replica_on_copied_sources(engine: Engine, make_engine, tmp_path: Path, **settings) -> Engine:
+    """An engine over a copy of the bundled sources (and of ``engine``'s index) in
+    ``tmp_path``, ingested once: version 2.1 in force, stored, no change recorded."""
+    sources = tmp_path / "sources"
+    shutil.copytree(BUNDLED_SOURCES, sources)
+    shutil.copytree(engine.settings.resolved_index_dir, tmp_path / "data" / "index")
+    replica = make_engine(sources=[sources], **settings)
+    assert replica.ingest().changes == []
+    return replica
+
+
 def due(engine: Engine) -> list[str]:
     store = open_store(engine.settings)
     try:
@@ -73,10 +84,7 @@ async def test_an_announced_version_waits_for_its_date_then_takes_over(
     engine: Engine, make_engine, database_url: str, tmp_path: Path
 ) -> None:
     sources = tmp_path / "sources"
-    shutil.copytree(BUNDLED_SOURCES, sources)
-    shutil.copytree(engine.settings.resolved_index_dir, tmp_path / "data" / "index")
-    replica = make_engine(sources=[sources], database_url=database_url)
-    assert replica.ingest().changes == []  # version 2.1 in force, stored
+    replica = replica_on_copied_sources(engine, make_engine, tmp_path, database_url=database_url)
     # A ticket whose answer cited 4.2: its card says the answer went stale on the date only.
     earlier = build_assistant(replica)
     first = await earlier.ask(QUESTION)
