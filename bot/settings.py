@@ -104,6 +104,15 @@ class Settings(BaseSettings):
         le=64,
         description="Answer worker processes of a server (0: answers on its own threads).",
     )
+    answer_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description=(
+            "Scheduling niceness of answer worker processes (0: the server's own priority); "
+            "higher lets acknowledgements run first when the cores are busy."
+        ),
+    )
     answer_queue_limit: int = Field(
         default=500,
         ge=0,

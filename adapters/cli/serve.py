@@ -182,7 +182,11 @@ def answer_zygote(settings: Settings) -> tuple[Embedder, Zygote]:
     keep_data_local()
     set_torch_threads(settings.torch_threads)
     embedder = SentenceTransformerEmbedder(settings.embedding_model)
-    zygote = Zygote(partial(worker_answerer, settings, embedder), threads=settings.answer_workers)
+    zygote = Zygote(
+        partial(worker_answerer, settings, embedder),
+        threads=settings.answer_workers,
+        niceness=settings.answer_niceness,
+    )
     return embedder, zygote
 
 

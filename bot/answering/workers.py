@@ -67,6 +67,7 @@ READY_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 30.0
 RESTART_PAUSE_SECONDS = 5.0
 # Linux's scheduler weighs a niceness-10 process about a tenth of a niceness-0 one.
+# POLICYBOT_ANSWER_NICENESS sets it (bot.settings).
 WORKER_NICENESS = 10
 READY = 0  # the job id of a worker's first message: built and listening
 
@@ -107,10 +108,17 @@ def die_with_parent(parent: int) -> None:
 class Zygote:
     """A clean fork of the server, made before it opens anything, that forks workers.
 
-    ``build`` runs in each worker to make its answerer; ``threads`` answer in each.
+    ``build`` runs in each worker to make its answerer; ``threads`` answer in each, at
+    ``niceness`` (see :func:`_work`).
     """
 
-    def __init__(self, build: Callable[[], Answering], *, threads: int) -> None:
+    def __init__(
+        self,
+        build: Callable[[], Answering],
+        *,
+        threads: int,
+        niceness: int = WORKER_NICENESS,
+    ) -> None:
         ours, theirs = multiprocessing.Pipe()  # a Unix socket pair: it can pass descriptors
         # What is loaded so far (the model, every module) is left out of the cyclic
         # collector's passes, which would otherwise write to, and so copy, its pages.
@@ -121,7 +129,7 @@ class Zygote:
             code = 0
             try:
                 ours.close()
-                _zygote(theirs, parent, build, threads)
+                _zygote(theirs, parent, build, threads, niceness)
             except BaseException:
                 log.exception("answer workers: the zygote process failed")
                 code = 1
@@ -158,7 +166,13 @@ class Zygote:
             os.waitpid(self.pid, 0)
 
 
-def _zygote(control: Connection, parent: int, build: Callable[[], Answering], threads: int) -> None:
+def _zygote(
+    control: Connection,
+    parent: int,
+    build: Callable[[], Answering],
+    threads: int,
+    niceness: int,
+) -> None:
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps exited workers
@@ -176,7 +190,7 @@ def _zygote(control: Connection, parent: int, build: Callable[[], Answering], th
                 control.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 die_with_parent(me)
-                _work(Connection(handle), build, threads)
+                _work(Connection(handle), build, threads, niceness)
             except BaseException:
                 log.exception("answer worker: stopped by an error")
                 code = 1
@@ -186,13 +200,15 @@ def _zygote(control: Connection, parent: int, build: Callable[[], Answering], th
         control.send(pid)
 
 
-def _work(conn: Connection, build: Callable[[], Answering], threads: int) -> None:
+def _work(conn: Connection, build: Callable[[], Answering], threads: int, niceness: int) -> None:
     """A worker: build the answerer, say ready, answer every job until told to stop.
 
-    Workers run at a lower scheduling priority (:data:`WORKER_NICENESS`): when the cores
-    are busy the kernel runs the server's acknowledgements first, and answers still get
-    every cycle the server leaves idle."""
-    os.nice(WORKER_NICENESS)
+    Workers run at a lower scheduling priority (``niceness``, :data:`WORKER_NICENESS`
+    unless configured): when the cores are busy the kernel runs the server's
+    acknowledgements first, and answers still get every cycle the server leaves idle. The
+    price is paid when other programs share the cores: they come first too."""
+    if niceness:
+        os.nice(niceness)
     answerer = build()
     pid = os.getpid()
     sending = threading.Lock()
