@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -225,6 +226,13 @@ def cpu_seconds(pid: int) -> float:
     return total / TICKS
 
 
+def own_cpu_seconds() -> float:
+    """User + system CPU seconds of this process: the load generator and the fake Slack
+    Web API, which share the machine's cores with the server."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def resident_mb(pid: int) -> tuple[float, float]:
     """Resident memory now and at its peak (VmRSS, VmHWM), in MB."""
     values = {}
@@ -260,6 +268,7 @@ async def phase(
         batch = questions(n, tag=tag)
         spy = await start_profile(process.pid, profile)
         cpu_before = cpu_seconds(process.pid)
+        own_before = own_cpu_seconds()
         started = time.perf_counter()
         acks, sent_at = await deliver_all(url, [(p, r) for p in batch for r in (0, 1)])
         acked = time.perf_counter() - started
@@ -269,6 +278,7 @@ async def phase(
         await api.wait_for("chat.postMessage", WARM_UP + 2 * n, timeout=PHASE_TIMEOUT_SECONDS)
         answered = time.perf_counter() - started
         cpu = cpu_seconds(process.pid) - cpu_before
+        own_cpu = own_cpu_seconds() - own_before
         rss, peak = resident_mb(process.pid)
         await stop_profile(spy)
         extra = await after(process, base) if after is not None else {}
@@ -296,6 +306,7 @@ async def phase(
         "acked": acked,
         "answered": answered,
         "cpu": cpu,
+        "bench_cpu": own_cpu,
         "rss": rss,
         "peak": peak,
         "exit_code": exit_code,

@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -212,17 +213,24 @@ async def run(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def served_phase(n: int, workdir: Path, *, root: Path, tag: str) -> dict[str, object]:
-    """``policybot serve`` (the code under ``root``) in its own process, Teams in Emulator
-    mode on loopback; the load generator and the fake connector in this process."""
+async def served_phase(
+    n: int, workdir: Path, *, root: Path, tag: str, env: dict[str, str | None] | None = None
+) -> dict[str, object]:
+    """``policybot serve`` (the code under ``root``, with ``env`` added to its environment)
+    in its own process, Teams in Emulator mode on loopback; the load generator and the fake
+    connector in this process."""
     import bench_slack_load as slack_bench
 
     connector = FakeConnector()
     await connector.start()
     api = slack_bench.FakeSlackApi()  # unused by a Teams-only server; keeps the helper whole
     await api.start()
-    env: dict[str, str | None] = {"SLACK_BOT_TOKEN": None, "SLACK_SIGNING_SECRET": None}
-    process, base = await slack_bench.start_server(api, workdir, root=root, extra_env=env)
+    server_env: dict[str, str | None] = {
+        "SLACK_BOT_TOKEN": None,
+        "SLACK_SIGNING_SECRET": None,
+        **(env or {}),
+    }
+    process, base = await slack_bench.start_server(api, workdir, root=root, extra_env=server_env)
     url = f"{base}/api/messages"
     posted_at: dict[str, float] = {}
     responded: dict[str, tuple[int, float]] = {}
@@ -245,6 +253,7 @@ async def served_phase(n: int, workdir: Path, *, root: Path, tag: str) -> dict[s
             connector.calls.clear()
             batch = activities(n, f"served{tag}")
             cpu_before = slack_bench.cpu_seconds(process.pid)
+            own_before = slack_bench.own_cpu_seconds()
             started = time.perf_counter()
             await asyncio.wait_for(
                 asyncio.gather(*(post(a) for a in batch)), OVERALL_TIMEOUT_SECONDS
@@ -255,7 +264,9 @@ async def served_phase(n: int, workdir: Path, *, root: Path, tag: str) -> dict[s
             )
             wall = time.perf_counter() - started
             cpu = slack_bench.cpu_seconds(process.pid) - cpu_before
+            own_cpu = slack_bench.own_cpu_seconds() - own_before
             rss, peak = slack_bench.resident_mb(process.pid)
+            processes = 1 + len(slack_bench.descendants(process.pid))
     finally:
         await slack_bench.stop_server(process)
         await connector.close()
@@ -278,6 +289,8 @@ async def served_phase(n: int, workdir: Path, *, root: Path, tag: str) -> dict[s
         "http": latency_summary(http),
         "wall": wall,
         "cpu": cpu,
+        "bench_cpu": own_cpu,
+        "processes": processes,
         "rss": rss,
         "peak": peak,
         "typing": len(connector.sent("typing")),
@@ -324,6 +337,73 @@ async def run_served(n: int, today_root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+WORKER_ORDER = (0, 2, 2, 0)
+
+
+async def run_workers(n: int) -> str:
+    """``policybot serve --workers 0`` and ``--workers 2`` in turn (0, 2, 2, 0) on one index
+    built beforehand, so that no server ingests at start-up."""
+    import bench_workers
+
+    results: list[tuple[int, dict]] = []
+    loads = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        bench_workers.ingest(workdir)
+        for turn, workers in enumerate(WORKER_ORDER):
+            env: dict[str, str | None] = {"POLICYBOT_ANSWER_PROCESSES": str(workers)}
+            result = await served_phase(n, workdir, root=ROOT, tag=f"W{turn}", env=env)
+            results.append((workers, result))
+            loads.append(os.getloadavg()[0])
+    lines = [
+        "# Teams: 200 concurrent message activities to `policybot serve --workers 0` and `2`",
+        "",
+        f"`python bench/bench_teams_load.py --activities {n} --workers`: the real `policybot "
+        f"serve` in its own process, four servers in turn ({', '.join(map(str, WORKER_ORDER))} "
+        "answer worker processes) on one index built beforehand by `policybot ingest`; Teams "
+        "in Emulator mode on loopback; the load generator and a fake Bot Connector in the "
+        "benchmark process, on the same 2 cores (load average after each server: "
+        + ", ".join(f"{load:.1f}" for load in loads)
+        + "). CPU: every process of the server from `/proc`, and the benchmark process's own.",
+        "",
+        "| # | workers | processes | HTTP p50 / p99 s | answer p50 / p99 / max s | answered once "
+        "| later than 15 s or never | answers/s | server CPU ms per answer | load generator CPU "
+        "ms per answer | busy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for number, (workers, r) in enumerate(results, start=1):
+        lines.append(
+            f"| {number} | {workers} | {r['processes']} "
+            f"| {r['http']['p50']:.2f} / {r['http']['p99']:.2f} "
+            f"| {r['answer']['p50']:.2f} / {r['answer']['p99']:.2f} / {r['answer']['max']:.2f} "
+            f"| {r['once']} of {n} | {r['over_15s']} | {n / r['wall']:.1f} "
+            f"| {r['cpu'] / n * 1000:.1f} | {r['bench_cpu'] / n * 1000:.1f} | {r['busy']} |"
+        )
+
+    def median(workers: int, key) -> float:  # type: ignore[no-untyped-def]
+        return statistics.median(key(r) for w, r in results if w == workers)
+
+    def rate(r: dict) -> float:
+        return n / r["wall"]
+
+    def http_p99(r: dict) -> float:
+        return r["http"]["p99"]
+
+    def answer_p99(r: dict) -> float:
+        return r["answer"]["p99"]
+
+    lines += [
+        "",
+        "Medians of the two servers of each kind, `--workers 2` against `--workers 0`: HTTP "
+        f"p99 {median(2, http_p99):.2f} s against {median(0, http_p99):.2f} s; answer p99 "
+        f"{median(2, answer_p99):.2f} s against {median(0, answer_p99):.2f} s; answers/s "
+        f"{median(2, rate) / median(0, rate):.2f}x. HTTP statuses: "
+        + ", ".join(str(r["statuses"]) for _, r in results)
+        + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--activities", type=int, default=200)
@@ -334,7 +414,19 @@ def main() -> int:
         help="compare `policybot serve` processes: this checkout of today's code, then this "
         "branch (without it, both phases run in this process)",
     )
+    parser.add_argument(
+        "--workers",
+        action="store_true",
+        help="compare `policybot serve --workers 0` and `--workers 2` (four servers in turn)",
+    )
     args = parser.parse_args()
+    if args.workers:
+        sys.path.insert(0, str(ROOT / "bench"))
+        table = asyncio.run(run_workers(args.activities))
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        (RESULTS.parent / "teams_load_workers.md").write_text(table)
+        print(table)
+        return 0
     if args.today_root is not None:
         sys.path.insert(0, str(ROOT / "bench"))
         table = asyncio.run(run_served(args.activities, args.today_root))
