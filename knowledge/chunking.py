@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterator
+from functools import lru_cache
 
 from knowledge.documents import Chunk, Document, Section
 
@@ -30,11 +31,13 @@ _ABBREVIATION = re.compile(
 _MIN_SENTENCE_CHARS = 12
 
 
+@lru_cache(maxsize=4096)
 def split_sentences(text: str) -> tuple[str, ...]:
     """Sentences of a section; each line (a list item, a table row) is at least one.
 
     Short fragments are merged into the previous sentence of the same line, and so is a
-    piece that follows an abbreviation such as "No." or "Cap.".
+    piece that follows an abbreviation such as "No." or "Cap.". Cached: quoting an answer
+    splits the same lines of the same sections for question after question.
     """
     sentences: list[str] = []
     for line in text.splitlines():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import bm25s
 import numpy as np
@@ -90,8 +91,12 @@ _STOPWORDS = frozenset(
 _SUFFIXES = ("ing", "ed", "es", "s")
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A deliberately light stemmer: enough to match 'tools'/'tool', 'storing'/'store'."""
+    """A deliberately light stemmer: enough to match 'tools'/'tool', 'storing'/'store'.
+
+    Cached: a policy's vocabulary is small and its words come back in every question and
+    every sentence considered for quoting."""
     for suffix in _SUFFIXES:
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
@@ -100,6 +105,14 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+
+
+@lru_cache(maxsize=32768)
+def term_set(text: str) -> frozenset[str]:
+    """The distinct terms of ``text``, cached: composing an answer compares the question with
+    the same index sentences again and again, and tokenizing them was most of an answer's CPU
+    outside the model (``bench/results/answer_cpu.md``)."""
+    return frozenset(tokenize(text))
 
 
 # Chat shorthand seen in employees' questions, spelled out before retrieval.

@@ -17,7 +17,7 @@ from typing import Any
 from bot.errors import ComposerError
 from knowledge.chunking import split_sentences
 from knowledge.index import Hit
-from knowledge.lexical import tokenize
+from knowledge.lexical import term_set, tokenize
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _ITEM = re.compile(r"^(?:[-*+•]\s+|\d{1,3}[.)]\s+|\([a-z0-9]{1,4}\)\s+|\[[ xX]\]\s+|\|)")
@@ -151,7 +151,7 @@ def as_item_text(item: str) -> str:
 def _overlap(terms: set[str], sentence: str) -> float:
     if not terms:
         return 0.0
-    return len(terms & set(tokenize(sentence))) / len(terms)
+    return len(terms & term_set(sentence)) / len(terms)
 
 
 def _as_statement(sentence: str) -> str:
