@@ -215,11 +215,11 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, all its threads and its live descendants (answer
-    worker processes), from ``/proc``."""
+def cpu_seconds(pid: int, *, descendants_too: bool = True) -> float:
+    """User + system CPU of a process, all its threads and (unless ``descendants_too`` is
+    false) its live descendants (answer worker processes), from ``/proc``."""
     total = 0
-    for each in [pid, *descendants(pid)]:
+    for each in [pid, *(descendants(pid) if descendants_too else [])]:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
@@ -268,6 +268,7 @@ async def phase(
         batch = questions(n, tag=tag)
         spy = await start_profile(process.pid, profile)
         cpu_before = cpu_seconds(process.pid)
+        server_before = cpu_seconds(process.pid, descendants_too=False)
         own_before = own_cpu_seconds()
         started = time.perf_counter()
         acks, sent_at = await deliver_all(url, [(p, r) for p in batch for r in (0, 1)])
@@ -278,6 +279,7 @@ async def phase(
         await api.wait_for("chat.postMessage", WARM_UP + 2 * n, timeout=PHASE_TIMEOUT_SECONDS)
         answered = time.perf_counter() - started
         cpu = cpu_seconds(process.pid) - cpu_before
+        server_cpu = cpu_seconds(process.pid, descendants_too=False) - server_before
         own_cpu = own_cpu_seconds() - own_before
         rss, peak = resident_mb(process.pid)
         await stop_profile(spy)
@@ -306,6 +308,7 @@ async def phase(
         "acked": acked,
         "answered": answered,
         "cpu": cpu,
+        "server_cpu": server_cpu,
         "bench_cpu": own_cpu,
         "rss": rss,
         "peak": peak,

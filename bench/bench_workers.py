@@ -1,12 +1,13 @@
 """Answer worker processes: one ``policybot serve --workers 2`` against ``--workers 0``.
 
-Run: ``python bench/bench_workers.py [--events 200]`` (about six minutes on 2 cores).
+Run: ``python bench/bench_workers.py [--events 200]`` (about ten minutes on 2 cores).
 Loopback only, the real ``policybot serve`` in a child process and the fake Slack Web API
 in this one (the helpers of ``bench_slack_load.py``). The index is built once, by
-``policybot ingest``, before any server starts; then four servers in turn, in alternating
-order (workers 0, 2, 2, 0), each through ``bench_slack_load``'s phase: warm-up, 200
-concurrent events that need no answer (the baseline), 200 concurrent questions with their
-200 retries, 200 more questions while those are answered. While each server still runs:
+``policybot ingest``, before any server starts; then six servers in turn, in mirrored
+order (see ``ORDER``: workers 0, 2, 2 at niceness 0, twice), each through
+``bench_slack_load``'s phase: warm-up, 200 concurrent events that need no answer (the
+baseline), 200 concurrent questions with their 200 retries, 200 more questions while those
+are answered. While each server still runs:
 a lone question's latency (30 questions one after the other, each waiting for its answer)
 and the memory of every process of the server (the server, the zygote, the workers):
 resident (RSS) and proportional (PSS, shared pages divided among the processes sharing
@@ -41,7 +42,16 @@ from tests.adapters.slack.fake_slack_api import FakeSlackApi  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "workers.md"
 LONE_QUESTIONS = 30
-ORDER = (0, 2, 2, 0)
+# The servers in turn: (label, answer worker processes, worker niceness). Each kind twice, in
+# mirrored order, so that a drift in the machine's load over the run favours none.
+ORDER: tuple[tuple[str, int, int], ...] = (
+    ("0", 0, 10),
+    ("2", 2, 10),
+    ("2, niceness 0", 2, 0),
+    ("2, niceness 0", 2, 0),
+    ("2", 2, 10),
+    ("0", 0, 10),
+)
 # Servers that build the index at start-up: as they come, and with glibc's malloc held to
 # two arenas (its default is up to eight per core, each keeping what it once allocated).
 FRESH: tuple[tuple[str, dict[str, str | None]], ...] = (
@@ -95,14 +105,14 @@ def ingest(workdir: Path) -> None:
 async def run(n: int) -> str:
     api = FakeSlackApi()
     await api.start()
-    results: list[tuple[int, dict]] = []
+    results: list[tuple[str, dict]] = []
     fresh_memory: dict[str, list[dict[str, float]]] = {}
     loads = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             ingest(workdir)
-            for turn, workers in enumerate(ORDER):
+            for turn, (label, workers, niceness) in enumerate(ORDER):
                 tag = f"W{turn}"
 
                 async def after(process: asyncio.subprocess.Process, base: str, tag=tag) -> dict:
@@ -114,12 +124,15 @@ async def run(n: int) -> str:
                     workdir,
                     n,
                     root=ROOT,
-                    env={"POLICYBOT_ANSWER_PROCESSES": str(workers)},
+                    env={
+                        "POLICYBOT_ANSWER_PROCESSES": str(workers),
+                        "POLICYBOT_ANSWER_NICENESS": str(niceness),
+                    },
                     tag=tag,
                     after=after,
                 )
                 loads.append(os.getloadavg()[0])
-                results.append((workers, result))
+                results.append((label, result))
             for label, env in FRESH:
                 with tempfile.TemporaryDirectory() as fresh:
                     fresh_memory[label] = await ingesting_server(api, Path(fresh), env)
@@ -157,7 +170,7 @@ def total(rows: list[dict[str, float]], key: str) -> float:
 
 def report(
     n: int,
-    results: list[tuple[int, dict]],
+    results: list[tuple[str, dict]],
     fresh_memory: dict[str, list[dict[str, float]]],
     embed_cpu: float,
     loads: list[float],
@@ -165,36 +178,42 @@ def report(
     lines = [
         "# Answer worker processes: `policybot serve --workers 2` against `--workers 0`",
         "",
-        f"`python bench/bench_workers.py --events {n}`: four servers of this branch started in "
-        f"turn ({', '.join(f'--workers {w}' for w in ORDER)}) on one index built beforehand by "
-        "`policybot ingest`; each warmed with "
+        f"`python bench/bench_workers.py --events {n}`: {len(ORDER)} servers of this branch "
+        "started in turn (answer worker processes: "
+        + ", ".join(label for label, _, _ in ORDER)
+        + '; "niceness 0" is `POLICYBOT_ANSWER_NICENESS=0`, the others the default 10) on '
+        "one index built beforehand by `policybot ingest`; each warmed with "
         f"{slack_bench.WARM_UP} questions, then {n} concurrent signed Slack questions plus "
         f"their {n} retries and {n} more questions while they are answered; the load "
         "generator and the fake Slack Web API share the 2 cores with the server and with "
         "other jobs (load average after each server: "
         + ", ".join(f"{load:.1f}" for load in loads)
-        + "). CPU: every process of the server (`/proc`) over the burst.",
+        + "). CPU: every process of the server (`/proc`) over the burst, and the benchmark "
+        "process's own (the load generator and the fake Slack API).",
         "",
-        "| # | workers | ack p99 / no-answer ack p99 | answers/s | CPU ms per answer | CPU per "
-        "answer / batched 1-thread embedding | lone question median / p95 s | processes | "
-        "RSS MB total | PSS MB total (anonymous) | busy | result |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| # | workers | ack p99 / no-answer ack p99 | answers/s | CPU ms per answer (of it, the "
+        "server process) | CPU per answer / batched 1-thread embedding | load generator CPU ms "
+        "per answer | lone question median / p95 s | processes | RSS MB total | PSS MB total "
+        "(anonymous) | busy | result |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for number, (workers, result) in enumerate(results, start=1):
+    for number, (label, result) in enumerate(results, start=1):
         per_answer = result["cpu"] / (2 * n)
         lone = latency_summary(result["after"]["lone"])
         rows = result["after"]["memory"]
         lines.append(
-            f"| {number} | {workers} | {slack_bench.ack_ratio(result):.2f} "
+            f"| {number} | {label} | {slack_bench.ack_ratio(result):.2f} "
             f"| {2 * n / result['answered']:.1f} | {per_answer * 1000:.1f} "
-            f"| {per_answer / embed_cpu:.2f} | {lone['p50']:.3f} / {lone['p95']:.3f} "
+            f"({result['server_cpu'] / (2 * n) * 1000:.1f}) "
+            f"| {per_answer / embed_cpu:.2f} | {result['bench_cpu'] / (2 * n) * 1000:.1f} "
+            f"| {lone['p50']:.3f} / {lone['p95']:.3f} "
             f"| {len(rows)} | {total(rows, 'Rss'):.0f} | {total(rows, 'Pss'):.0f} "
             f"({total(rows, 'Pss_Anon'):.0f}) | {result['busy']} "
             f"| {'PASS' if slack_bench.passed(result, n) else 'FAIL'} |"
         )
 
-    def median(workers: int, figure) -> float:  # type: ignore[no-untyped-def]
-        return statistics.median(figure(r) for w, r in results if w == workers)
+    def median(label: str, figure) -> float:  # type: ignore[no-untyped-def]
+        return statistics.median(figure(r) for each, r in results if each == label)
 
     def throughput(r: dict) -> float:
         return 2 * n / r["answered"]
@@ -211,33 +230,62 @@ def report(
     def cpu(r: dict) -> float:
         return r["cpu"] / (2 * n)
 
+    def generator_cpu(r: dict) -> float:
+        return r["bench_cpu"] / (2 * n)
+
+    base = ORDER[0][0]
+    kinds = list(dict.fromkeys(label for label, _, _ in ORDER if label != base))
+    lines += ["", f"Medians of the two servers of each kind, against `--workers {base}`:", ""]
+    lines += [
+        "| workers | answers/s | CPU per answer | lone question median latency | total PSS "
+        "| total RSS | ack p99 / no-answer ack p99 |",
+        "|---|---|---|---|---|---|---|",
+        f"| {base} | {median(base, throughput):.1f} | {median(base, cpu) * 1000:.1f} ms "
+        f"| {median(base, lone_median) * 1000:.0f} ms | {median(base, pss):.0f} MB "
+        f"| {median(base, rss):.0f} MB | {median(base, slack_bench.ack_ratio):.2f} |",
+    ]
+    for kind in kinds:
+
+        def ratio(figure, kind: str = kind) -> float:  # type: ignore[no-untyped-def]
+            return median(kind, figure) / median(base, figure)
+
+        lines.append(
+            f"| {kind} | {ratio(throughput):.2f}x | {ratio(cpu):.2f}x "
+            f"| {ratio(lone_median):.2f}x | {ratio(pss):.2f}x | {ratio(rss):.2f}x "
+            f"| {median(kind, slack_bench.ack_ratio):.2f} |"
+        )
+    # What the cores can complete at most when every answer costs the server's CPU and the
+    # load generator's (which shares the cores in every run): the ceiling for any --workers.
+    cores = os.cpu_count() or 1
+    workers_kind = kinds[0]
+    ceiling = cores / (median(workers_kind, cpu) + median(workers_kind, generator_cpu))
     lines += [
         "",
-        "Medians of the two servers of each kind, `--workers 2` / `--workers 0`: answers/s "
-        f"{median(2, throughput) / median(0, throughput):.2f}x; CPU per answer "
-        f"{median(2, cpu) / median(0, cpu):.2f}x; lone question median latency "
-        f"{median(2, lone_median) / median(0, lone_median):.2f}x; total PSS "
-        f"{median(2, pss) / median(0, pss):.2f}x; total RSS "
-        f"{median(2, rss) / median(0, rss):.2f}x. Ack p99 / no-answer ack p99: "
-        f"{median(0, slack_bench.ack_ratio):.2f} with `--workers 0`, "
-        f"{median(2, slack_bench.ack_ratio):.2f} with `--workers 2`. Batched single-thread "
-        f"embedding of the burst's questions: {embed_cpu * 1000:.1f} ms of CPU each. Answers "
-        f"that differ between server 1 (`--workers {results[0][0]}`) and server 2 "
-        f"(`--workers {results[1][0]}`), same questions: {differing(results[0][1], results[1][1])} "
-        f"of {len(results[0][1]['texts'])}.",
+        f"Batched single-thread embedding of the burst's questions: {embed_cpu * 1000:.1f} ms "
+        f"of CPU each. Answers that differ between server 1 (`--workers {results[0][0]}`) and "
+        f"server 2 (`--workers {results[1][0]}`), same questions: "
+        f"{differing(results[0][1], results[1][1])} of {len(results[0][1]['texts'])}.",
+        "",
+        f"The ceiling on this machine: each answer costs {median(workers_kind, cpu) * 1000:.1f} "
+        "ms of CPU in the server's processes and "
+        f"{median(workers_kind, generator_cpu) * 1000:.1f} ms in the load generator and fake "
+        f"Slack API (medians with `--workers {workers_kind}`), so {cores} cores complete at "
+        f"most {ceiling:.0f} answers/s, {ceiling / median(base, throughput):.2f}x the "
+        f"`--workers {base}` median ({median(base, throughput):.1f} answers/s), before any "
+        "other job takes its share.",
         "",
         "## Memory of each process (MB, after the burst and the lone questions)",
         "",
         "| # | workers | process | RSS | PSS | PSS anonymous |",
         "|---|---|---|---|---|---|",
     ]
-    named = [(f"{n}", w, r["after"]["memory"]) for n, (w, r) in enumerate(results, start=1)]
-    named += [(label, 0, rows) for label, rows in fresh_memory.items()]
-    for number, workers, rows in named:
+    servers = [(f"{i}", label, r["after"]["memory"]) for i, (label, r) in enumerate(results, 1)]
+    servers += [(label, "0", rows) for label, rows in fresh_memory.items()]
+    for server, label, rows in servers:
         for index, row in enumerate(rows):
             role = "server" if index == 0 else "zygote" if index == 1 else "worker"
             lines.append(
-                f"| {number} | {workers} | {role} | {row.get('Rss', 0):.0f} "
+                f"| {server} | {label} | {role} | {row.get('Rss', 0):.0f} "
                 f"| {row.get('Pss', 0):.0f} | {row.get('Pss_Anon', 0):.0f} |"
             )
     lines += [
