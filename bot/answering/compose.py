@@ -42,9 +42,10 @@ class Composer(ABC):
 class ExtractiveComposer(Composer):
     """Quotes the sentences of the retrieved sections that best answer the question.
 
-    The first sentence is the best answer of the best section; a list item or table row is
-    quoted whole with the sentence that introduces it, so "the following are prohibited:"
-    is never cut from the items it introduces.
+    The first sentence is the best answer of the best section (a rule before an example of
+    it, when both are picked from that section); a list item or table row is quoted whole
+    with the sentence that introduces it, so "the following are prohibited:" is never cut
+    from the items it introduces.
     """
 
     name = "extractive"
@@ -61,11 +62,21 @@ class ExtractiveComposer(Composer):
                 key=lambda pair: -(pair[1] + 0.1 * _overlap(terms, pair[0])),
             )
             take = 2 if n == 1 else 1
-            for sentence, _ in ranked[:take]:
+            quoted = [quotable(sentence, hit.chunk.text) for sentence, _ in ranked[:take]]
+            for sentence in sorted(quoted, key=is_example):
                 if len(picked) < self.max_sentences:
-                    picked.append((n, quotable(sentence, hit.chunk.text)))
+                    picked.append((n, sentence))
         text = " ".join(f"{_as_statement(sentence)} [{n}]" for n, sentence in picked)
         return Composition(text=text, composer=self.name)
+
+
+_EXAMPLE = re.compile(r"^(?:(?:for example|for instance|as an example)\b|e\.g\.)", re.IGNORECASE)
+
+
+def is_example(sentence: str) -> bool:
+    """Whether a sentence only illustrates a rule ("For example, ..."): quoted after the rule
+    it illustrates when both are picked from one section, so an answer opens with the rule."""
+    return bool(_EXAMPLE.match(sentence.strip()))
 
 
 def quotable(sentence: str, section_text: str) -> str:

@@ -9,6 +9,7 @@ version's line turns into a "changed on" line on its effective date, in every pr
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from collections.abc import Callable
@@ -18,13 +19,17 @@ from typing import Protocol
 
 from bot.models import Answer, Citation, Status
 from bot.store.documents import DocumentStore
-from knowledge.changes import ADDED, REMOVED, SectionChange
+from knowledge.changes import ADDED, CHANGED, REMOVED, SectionChange
+from knowledge.chunking import split_sentences
 
 RECENT_DAYS = 30
 # What a "what changed?" question looks back over when it names no date.
 DEFAULT_LOOKBACK_DAYS = 90
 MAX_LISTED = 8
 QUOTE_CHARS = 160
+# A changed sentence is quoted whole up to this length: it is the point of the answer, where
+# a section's opening (the fallback) is only a reminder of which section it is.
+SENTENCE_QUOTE_CHARS = 320
 
 _POLICY = r"(?:the )?(?:[\w-]+ )?(?:policy|policies|rules|guidance|guidelines)"
 _CHANGES_QUESTION = re.compile(
@@ -88,9 +93,38 @@ def since_date(question: str, today: date) -> date | None:
     return start if start <= today or match.group(2) else date(year - 1, month, 1)
 
 
-def _quote(text: str | None) -> str:
+def _quote(text: str | None, limit: int = QUOTE_CHARS) -> str:
     words = " ".join((text or "").split())
-    return words if len(words) <= QUOTE_CHARS else words[: QUOTE_CHARS - 1].rstrip() + "…"
+    return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
+
+
+def changed_sentences(old: str, new: str) -> tuple[list[str], list[str]]:
+    """The sentences of ``new`` that ``old`` does not have (added or reworded), and the
+    sentences of ``old`` dropped with nothing in their place, each in reading order."""
+    before = [" ".join(s.split()) for s in split_sentences(old)]
+    after = [" ".join(s.split()) for s in split_sentences(new)]
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    added: list[str] = []
+    dropped: list[str] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("replace", "insert"):
+            added.extend(after[j1:j2])
+        elif tag == "delete":
+            dropped.extend(before[i1:i2])
+    return added, dropped
+
+
+def what_changed(change: SectionChange) -> str:
+    """What to quote of a change: the new wording of the sentences it added or reworded,
+    else the sentences it removed (said as such), else the section's opening (an added or
+    removed section, or a change no sentence shows, such as a line break moved)."""
+    if change.change == CHANGED:
+        added, dropped = changed_sentences(change.old_text or "", change.new_text or "")
+        if added:
+            return f"“{_quote(' '.join(added), SENTENCE_QUOTE_CHARS)}”"
+        if dropped:
+            return f"Removed: “{_quote(' '.join(dropped), SENTENCE_QUOTE_CHARS)}”"
+    return f"“{_quote(change.old_text if change.change == REMOVED else change.new_text)}”"
 
 
 def _section(change: SectionChange) -> str:
@@ -172,10 +206,9 @@ class PolicyUpdates:
             verb = {ADDED: "added", REMOVED: "removed"}.get(change.change, "changed")
             applies = "takes effect" if future else "in effect since"
             versions = f"version {change.old_version or '—'} → {change.new_version or '—'}"
-            quoted = _quote(change.old_text if change.change == REMOVED else change.new_text)
             lines.append(
                 f"- {_section(change)} ({change.document}): {verb}, {versions}, {applies} "
-                f"{change.effective}. “{quoted}” [{n}]"
+                f"{change.effective}. {what_changed(change)} [{n}]"
             )
             citations.append(
                 Citation(

@@ -277,6 +277,25 @@ class DueNote:
     attempts: int
 
 
+def pending_note_count(store: Store) -> int:
+    """Notes not sent yet, the given-up ones included (``policybot db status``)."""
+    with store.transaction() as session:
+        return session.scalar(sa.select(sa.func.count()).where(StaleNoteRow.sent_at.is_(None))) or 0
+
+
+def given_up_note_count(store: Store) -> int:
+    """Notes that failed every attempt: sent again only when an admin asks for them again."""
+    with store.transaction() as session:
+        return (
+            session.scalar(
+                sa.select(sa.func.count()).where(
+                    StaleNoteRow.sent_at.is_(None), StaleNoteRow.attempts >= MAX_ATTEMPTS
+                )
+            )
+            or 0
+        )
+
+
 def take_due(store: Store, platforms: Iterable[str], now: datetime, limit: int) -> list[DueNote]:
     """Lease up to ``limit`` unsent notes for ``platforms`` (a conditional UPDATE each, so
     several processes never send the same note at once)."""

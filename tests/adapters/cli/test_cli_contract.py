@@ -172,6 +172,7 @@ def test_ask_answers_what_changed_from_the_recorded_changes(tmp_path: Path) -> N
     assert [c["section"].rsplit(" › ", 1)[-1] for c in answer["citations"]] == [
         "4.3 Identity numbers, health data and other sensitive data"
     ]
+    assert "“For example, you must never paste a customer's HKID number" in answer["answer"]
 
     offline = {**env, "POLICYBOT_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"}
     result = run(ask, data_dir, env=offline)

@@ -25,6 +25,9 @@ def test_hkid_question_is_answered_from_the_personal_data_sections(engine: Engin
     assert top.section.startswith("4. Information you may put into AI tools › ")
     assert top.version == "2.1"
     assert top.source == "https://example.com/policies/genai"
+    assert answer.text.startswith("Some personal data is so sensitive"), (
+        "the rule, then its example"
+    )
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert markers and markers <= {c.n for c in answer.citations}
     for sentence in re.split(r" \[\d+\]", answer.text):

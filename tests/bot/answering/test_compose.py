@@ -14,14 +14,14 @@ SECTION = (
 )
 
 
-def hit(best: tuple[tuple[str, float], ...]) -> Hit:
+def hit(best: tuple[tuple[str, float], ...], text: str = SECTION) -> Hit:
     chunk = ChunkRecord(
         id="c1",
         document="Rules",
         section="2. Data",
         version=None,
         source="rules.md",
-        text=SECTION,
+        text=text,
         location=None,
         kind="policy",
         content_hash="h",
@@ -78,3 +78,23 @@ def test_an_inline_lead_in_is_quoted_with_what_it_introduces() -> None:
         "Approved tools are listed here: Copilot and HV Assist."
     )
     assert quotable("Nothing else is approved.", text) == "Nothing else is approved."
+
+
+RULE = "Never enter a customer's identity card number into any AI tool."
+EXAMPLE = "For example, do not paste it into a chatbot to draft a letter; add it yourself."
+
+
+def test_the_rule_is_quoted_before_its_example_even_when_the_example_ranks_higher() -> None:
+    composition = ExtractiveComposer().compose(
+        "can I paste a customer's identity card number into a chatbot",
+        [hit(((EXAMPLE, 0.8), (RULE, 0.6)), text=f"{RULE} {EXAMPLE}")],
+    )
+    assert composition.text == f"{RULE} [1] {EXAMPLE} [1]"
+
+
+def test_an_example_alone_is_still_quoted() -> None:
+    composition = ExtractiveComposer().compose(
+        "can I paste a customer's identity card number into a chatbot",
+        [hit(((EXAMPLE, 0.8),), text=EXAMPLE)],
+    )
+    assert composition.text == f"{EXAMPLE} [1]"

@@ -145,6 +145,7 @@ async def test_an_announced_version_waits_for_its_date_then_takes_over(
     changed = await later.ask("What changed in the AI policy?")
     assert changed.status is Status.ANSWERED and changed.composer == "changes"
     assert "4.2 Personal data (Harbourview" in changed.text and "version 2.1 → 3.0" in changed.text
+    assert f"in effect since 2099-01-01. “{NEW}” [1]" in changed.text, "the reworded sentence"
     assert changed.citations[0].section.endswith("4.2 Personal data")
     assert "[1]" in changed.text
     assistant.store.close()
@@ -187,3 +188,25 @@ def test_what_changed_questions_are_told_from_ordinary_ones() -> None:
     assert since_date("anything new since December?", today) == date(2025, 12, 1)
     assert since_date("changes since 2026-02-01?", today) == date(2026, 2, 1)
     assert since_date("what changed?", today) is None
+
+
+def test_a_change_is_quoted_by_the_sentences_it_rewords_adds_or_removes() -> None:
+    from bot.answering.updates import what_changed
+    from knowledge.changes import ADDED, CHANGED, SectionChange
+
+    opening = "Personal data is any information about a living person."
+    rule = "Ask the Data Protection Officer first."
+
+    def change(old: str | None, new: str | None, kind: str = CHANGED) -> SectionChange:
+        return SectionChange("p.md", "Policy", "4.2 Personal data", kind, old, new)
+
+    reworded = change(f"{opening} {OLD}\n\n{rule}", f"{opening} {NEW}\n\n{rule}")
+    assert what_changed(reworded) == f"“{NEW}”"
+    added = change(f"{opening} {OLD}", f"{opening} {OLD} {rule}")
+    assert what_changed(added) == f"“{rule}”"
+    removed = change(f"{opening} {OLD} {rule}", f"{opening} {rule}")
+    assert what_changed(removed) == f"Removed: “{OLD}”"
+    # No sentence differs (a paragraph break moved): the section's opening, as before.
+    rewrapped = change(f"{opening} {OLD}", f"{opening}\n\n{OLD}")
+    assert what_changed(rewrapped) == f"“{opening} {OLD}”"
+    assert what_changed(change(None, f"{opening} {OLD}", ADDED)).startswith(f"“{opening}")

@@ -109,13 +109,30 @@ async def test_each_reachable_asker_is_notified_once(
     assert await relay.deliver_pending() == 0 and len(notifier.notes) == 1
 
 
+def stale_notes_in_db_status(capsys: pytest.CaptureFixture[str]) -> tuple[int, int]:
+    """``policybot db status``'s pending and failed stale-answer notes."""
+    assert cli_main(["db", "status"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    return status["pending_stale_notes"], status["failed_stale_notes"]
+
+
 async def test_a_failed_note_is_kept_with_its_error_and_can_be_queued_again(
-    handoff: Handoff, store: Store, clock: FakeClock, engine: Engine
+    handoff: Handoff,
+    store: Store,
+    store_settings: Settings,
+    clock: FakeClock,
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    monkeypatch.setenv("POLICYBOT_DATA_DIR", str(tmp_path / "cli-data"))
+    monkeypatch.setenv("POLICYBOT_DATABASE_URL", store_settings.resolved_database_url)
     slack = answered(handoff, "slack", SLACK_THREAD, CITED)
     section_changed(store, clock)
     stale = stale_answers(store, now=clock())
     notify(store, stale, engine.answerer.answer, by="ada", clock=clock)
+    assert stale_notes_in_db_status(capsys) == (1, 0), "queued: pending, not failed"
     notifier = RecordingNotifier(platform="slack", fail=True)
     relay = relay_with(store, clock, notifier)
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -125,6 +142,7 @@ async def test_a_failed_note_is_kept_with_its_error_and_can_be_queued_again(
     assert state.sent_at is None and state.attempts == MAX_ATTEMPTS
     assert state.last_error == "ConnectionError: platform unreachable"
     assert await relay.deliver_pending() == 0  # given up until someone asks again
+    assert stale_notes_in_db_status(capsys) == (1, 1), "still not sent, and given up"
 
     notifier.fail = False
     [retry] = notify(
@@ -133,6 +151,7 @@ async def test_a_failed_note_is_kept_with_its_error_and_can_be_queued_again(
     assert retry.state == REQUEUED and "platform unreachable" in retry.detail
     assert await relay.deliver_pending() == 1 and len(notifier.notes) == 1
     assert note_states(store, [slack])[slack].last_error is None
+    assert stale_notes_in_db_status(capsys) == (0, 0)
 
 
 def test_retention_removes_the_note_and_the_way_back_with_the_answer(
