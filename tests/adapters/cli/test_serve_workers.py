@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from adapters.slack import render
+from tests.adapters.cli.test_serve_startup import MODEL_LOAD_LINE
 from tests.adapters.teams.fake_connector import FakeConnector
 from tests.scaleout.cluster import (
     BOT_TOKEN,
@@ -182,6 +183,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         http.close()
         slack._run(connector.close())
         slack.close()
+
+
+def test_the_model_is_loaded_once_in_the_server_for_its_workers(served: Served) -> None:
+    log = (served.root / "serve.log").read_text(errors="replace")
+    # The line whose absence test_serve_startup.py reads as "stopped before the model".
+    assert log.count(MODEL_LOAD_LINE) == 1
 
 
 def test_slack_and_teams_questions_are_answered_once_each_by_worker_processes(
