@@ -33,7 +33,7 @@ from bot.privacy.retention import purge_daily
 from bot.settings import Settings
 from bot.store import Store, open_store
 from knowledge.batching import set_torch_threads
-from knowledge.embedding import Embedder, SentenceTransformerEmbedder
+from knowledge.embedding import Embedder, SentenceTransformerEmbedder, model_name
 from knowledge.index import make_client, read_pointer
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def check_before_loading(settings: Settings, *, host: str) -> list[Setup]:
     """What start-up can check without the embedding model, checked before its seconds of
     loading: the platform and console settings, the chat model settings, the database
     (reachable, at the current schema or migrated to it) and the index (Chroma reachable,
-    its folder usable, the collection the pointer names present).
+    its folder usable, built with the configured model, its collection present).
 
     Nothing opened here stays open: the database engine is disposed and the Chroma client
     closed (with them their connections and Chroma's native threads), so the zygote of
@@ -110,7 +110,8 @@ def check_before_loading(settings: Settings, *, host: str) -> list[Setup]:
 
 
 def check_index(settings: Settings) -> None:
-    """Open the configured Chroma, read the index pointer and find its collection; close.
+    """Open the configured Chroma, read the index pointer, compare its model with the
+    configured one and find its collection; close.
 
     An index not built yet passes (the server ingests on first start).
     """
@@ -126,6 +127,13 @@ def check_index(settings: Settings) -> None:
         pointer = read_pointer(client)
         if pointer is None:
             return
+        configured = model_name(settings.embedding_model)
+        if pointer.get("model") != configured:  # the dimension waits for the model itself
+            raise KnowledgeIndexError(
+                f"the index was built with embedding model {pointer.get('model')!r} "
+                f"({pointer.get('dimension')} dimensions) but {configured!r} is configured; "
+                "run `policybot ingest` to rebuild the index or set POLICYBOT_EMBEDDING_MODEL back"
+            )
         try:
             client.get_collection(str(pointer["collection"]))
         except Exception as exc:  # the backend's not-found error differs per client

@@ -24,7 +24,7 @@ from bot.answering.engine import build_engine
 from bot.errors import KnowledgeIndexError
 from bot.settings import Settings
 from bot.store import migrate, open_store
-from knowledge.embedding import Embedder
+from knowledge.embedding import Embedder, model_name
 from knowledge.index import make_client, write_pointer
 
 REPO = Path(__file__).resolve().parents[3]
@@ -129,12 +129,25 @@ def test_an_index_chroma_cannot_open_is_named_with_the_setting(
     assert "POLICYBOT_INDEX_DIR" in error
 
 
+def point_index(index_dir: Path, collection: str, *, model: str, create: bool = True) -> None:
+    """An on-disk index whose pointer names ``collection`` and ``model`` (8 dimensions)."""
+    client = make_client(index_dir=index_dir, chroma_url=None)
+    if create:
+        client.create_collection(collection)
+    write_pointer(client, {"collection": collection, "model": model, "dimension": 8})
+    client.close()
+
+
 def test_an_index_pointing_to_a_missing_collection_asks_for_an_ingest(
     environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    client = make_client(index_dir=Settings(_env_file=None).resolved_index_dir, chroma_url=None)
-    write_pointer(client, {"collection": "policy-v9", "model": "some/model", "dimension": 8})
-    client.close()
+    settings = Settings(_env_file=None)
+    point_index(
+        settings.resolved_index_dir,
+        "policy-v9",
+        model=model_name(settings.embedding_model),
+        create=False,
+    )
 
     error = serve_fails(capsys)
 
@@ -172,10 +185,9 @@ def settled(under: Path, *, threads_within: set[str] | None = None) -> tuple[set
 
 def test_the_checks_before_the_model_leave_nothing_open(environment: pytest.MonkeyPatch) -> None:
     settings = Settings(_env_file=None)
-    client = make_client(index_dir=settings.resolved_index_dir, chroma_url=None)
-    client.create_collection("policy-v1")
-    write_pointer(client, {"collection": "policy-v1", "model": "some/model", "dimension": 8})
-    client.close()
+    point_index(
+        settings.resolved_index_dir, "policy-v1", model=model_name(settings.embedding_model)
+    )
     before, files = settled(settings.data_dir)
     assert files == []
 
@@ -215,6 +227,26 @@ def test_the_checks_before_the_model_leave_nothing_open(environment: pytest.Monk
 def test_serve_with_workers_stops_on_a_wrong_setting_before_loading_the_model(
     tmp_path: Path, setting: dict[str, str], message: tuple[str, ...]
 ) -> None:
+    error = serve_with_workers_fails(tmp_path, setting)
+
+    assert all(part in error for part in message), error
+
+
+def test_serve_with_workers_stops_on_an_index_of_another_model_before_loading_the_model(
+    tmp_path: Path,
+) -> None:
+    point_index(tmp_path / "data" / "index", "policy-v1", model="some/other-model")
+
+    error = serve_with_workers_fails(tmp_path, {})
+
+    assert "built with embedding model 'some/other-model' (8 dimensions)" in error
+    assert "run `policybot ingest`" in error and "POLICYBOT_EMBEDDING_MODEL" in error
+
+
+def serve_with_workers_fails(tmp_path: Path, setting: dict[str, str]) -> str:
+    """Run ``policybot serve --workers 2`` with ``setting`` (``{port}``: a closed port) on a
+    data folder in ``tmp_path``; its error message, once it has exited with the usage code
+    without loading the model."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -238,7 +270,6 @@ def test_serve_with_workers_stops_on_a_wrong_setting_before_loading_the_model(
     )
 
     assert served.returncode == EXIT_USAGE, served.stderr[-3000:]
-    error = served.stderr.partition("policybot: ")[2]  # the message, over one line or more
-    assert all(part in error for part in message), served.stderr[-3000:]
     # The workers path logs this line before loading the model (test_serve_workers.py sees it).
     assert MODEL_LOAD_LINE not in served.stderr
+    return served.stderr.partition("policybot: ")[2]  # the message, over one line or more
