@@ -3,7 +3,9 @@
 Each check runs before the server listens (and, for the settings, the database and the
 Chroma server, before seconds of model loading, with answer workers or without): an
 unreachable Chroma server or database, a database without the schema while auto-migration
-is off, an index folder Chroma cannot open, an index built with another model.
+is off, an index folder Chroma cannot open or a pointer to a missing collection, an index
+built with another model. The checks before the model close what they open, so the answer
+workers' zygote still forks from a process holding no Chroma client or database connection.
 """
 
 from __future__ import annotations
