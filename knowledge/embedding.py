@@ -88,6 +88,14 @@ def verify_sha256(path: Path, expected: str) -> None:
         )
 
 
+def model_name(model: str) -> str:
+    """The name a :class:`SentenceTransformerEmbedder` of ``model`` (a setting's value) goes
+    by in the index, known without loading the model."""
+    if model in BUNDLED_MODEL_NAMES:
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    return Path(model).expanduser().resolve().as_posix()
+
+
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model from a local folder, on the CPU, never downloaded."""
 
@@ -97,7 +105,6 @@ class SentenceTransformerEmbedder(Embedder):
         if model in BUNDLED_MODEL_NAMES:
             folder = bundled_model_path()
             verify_sha256(folder / "model.safetensors", BUNDLED_MODEL_SHA256)
-            self.name = "sentence-transformers/all-MiniLM-L6-v2"
         else:
             folder = Path(model).expanduser()
             if not folder.is_dir():
@@ -106,8 +113,8 @@ class SentenceTransformerEmbedder(Embedder):
                     "downloaded here: set POLICYBOT_EMBEDDING_MODEL to the folder of a "
                     "sentence-transformers model, or leave it unset for all-MiniLM-L6-v2"
                 )
-            self.name = folder.resolve().as_posix()
             self.languages = model_card_languages(folder)
+        self.name = model_name(model)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 

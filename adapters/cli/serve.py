@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import partial
 from typing import Any
 
+import chromadb.errors
 from aiohttp import web
 
 from adapters import slack, teams
@@ -20,17 +21,20 @@ from adapters.teams.access import is_loopback_host
 from adapters.teams.endpoint import LISTEN_HOST_KEY
 from adapters.teams.settings import TeamsSettings
 from adapters.web import setup as web_console
-from bot.answering.engine import Engine, build_engine, keep_data_local
+from adapters.web.oidc_settings import OidcSettings
+from adapters.web.settings import WebSettings
+from bot.answering.engine import Engine, build_composer, build_engine, keep_data_local
 from bot.answering.pool import Answering, AnswerPool, AnswerQueue
 from bot.answering.workers import ProcessAnswerPool, WorkerLost, Zygote
 from bot.assembly import build_assistant, policy_answerer
-from bot.errors import ConfigurationError
+from bot.errors import ConfigurationError, KnowledgeIndexError
 from bot.handoff.outbox import OutboxRelay
 from bot.privacy.retention import purge_daily
 from bot.settings import Settings
 from bot.store import Store, open_store
 from knowledge.batching import set_torch_threads
-from knowledge.embedding import Embedder, SentenceTransformerEmbedder
+from knowledge.embedding import Embedder, SentenceTransformerEmbedder, model_name
+from knowledge.index import make_client, read_pointer
 
 log = logging.getLogger(__name__)
 DELIVERY_INTERVAL_SECONDS = 15.0
@@ -78,8 +82,67 @@ def enabled_adapters(settings: Settings, *, host: str = "127.0.0.1") -> list[Set
     slack_settings = SlackSettings()
     if slack_settings.configured:
         adapters.append(partial(slack.setup, settings=slack_settings))
-    adapters.append(web_console)
+    # The console's settings are read here too, so that a wrong one stops start-up early.
+    adapters.append(partial(web_console, settings=WebSettings(), sso=OidcSettings()))
     return adapters
+
+
+def check_before_loading(settings: Settings, *, host: str) -> list[Setup]:
+    """What start-up can check without the embedding model, checked before its seconds of
+    loading: the platform and console settings, the chat model settings, the database
+    (reachable, at the current schema or migrated to it) and the index (Chroma reachable,
+    its folder usable, built with the configured model, its collection present).
+
+    Nothing opened here stays open: the database engine is disposed and the Chroma client
+    closed (with them their connections and Chroma's native threads), so the zygote of
+    :func:`answer_zygote` still forks from a process holding neither. Each failure is a
+    :class:`PolicyBotError` naming the fix.
+
+    Returns:
+        The adapters to serve (see :func:`enabled_adapters`).
+    """
+    keep_data_local()
+    adapters = enabled_adapters(settings, host=host)
+    build_composer(settings)
+    open_store(settings).close()
+    check_index(settings)
+    return adapters
+
+
+def check_index(settings: Settings) -> None:
+    """Open the configured Chroma, read the index pointer, compare its model with the
+    configured one and find its collection; close.
+
+    An index not built yet passes (the server ingests on first start).
+    """
+    try:
+        client = make_client(index_dir=settings.resolved_index_dir, chroma_url=settings.chroma_url)
+    except (OSError, chromadb.errors.ChromaError) as exc:  # only the on-disk client gets here
+        raise KnowledgeIndexError(
+            f"cannot open the index in {settings.resolved_index_dir} ({exc}); check "
+            "POLICYBOT_INDEX_DIR (default POLICYBOT_DATA_DIR/index), or move that folder "
+            "away and run `policybot ingest` to build a new index"
+        ) from exc
+    try:
+        pointer = read_pointer(client)
+        if pointer is None:
+            return
+        configured = model_name(settings.embedding_model)
+        if pointer.get("model") != configured:  # the dimension waits for the model itself
+            raise KnowledgeIndexError(
+                f"the index was built with embedding model {pointer.get('model')!r} "
+                f"({pointer.get('dimension')} dimensions) but {configured!r} is configured; "
+                "run `policybot ingest` to rebuild the index or set POLICYBOT_EMBEDDING_MODEL back"
+            )
+        try:
+            client.get_collection(str(pointer["collection"]))
+        except Exception as exc:  # the backend's not-found error differs per client
+            raise KnowledgeIndexError(
+                f"the index points to collection {pointer['collection']!r}, which is missing; "
+                "run `policybot ingest` to rebuild it"
+            ) from exc
+    finally:
+        client.close()
 
 
 def build_context(
@@ -178,9 +241,11 @@ def answer_zygote(settings: Settings) -> tuple[Embedder, Zygote]:
     """Load the embedding model, then fork the process answer workers are forked from.
 
     Called before the server opens a Chroma client or a database connection or starts a
-    thread, and before the model first runs (see :mod:`bot.answering.workers`)."""
+    thread, and before the model first runs (see :mod:`bot.answering.workers`); after
+    :func:`check_before_loading`, which closes what it opens."""
     keep_data_local()
     set_torch_threads(settings.torch_threads)
+    log.info("loading the embedding model for the answer workers")
     embedder = SentenceTransformerEmbedder(settings.embedding_model)
     zygote = Zygote(
         partial(worker_answerer, settings, embedder),
@@ -267,19 +332,22 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     processes = settings.answer_processes if args.workers is None else args.workers
     if processes < 0:
         raise ConfigurationError(f"--workers {processes}: give 0 or more answer processes")
+    adapters = check_before_loading(settings, host=args.host)
     if processes == 0:
-        return serve(args, settings, build_context(settings))
+        return serve(args, settings, build_context(settings), adapters)
     embedder, zygote = answer_zygote(settings)
     try:
         context = build_context(settings, embedder=embedder, zygote=zygote, processes=processes)
-        return serve(args, settings, context)
+        return serve(args, settings, context, adapters)
     finally:
         zygote.close()
 
 
-def serve(args: argparse.Namespace, settings: Settings, context: ServerContext) -> int:
+def serve(
+    args: argparse.Namespace, settings: Settings, context: ServerContext, adapters: list[Setup]
+) -> int:
     context.extras[LISTEN_HOST_KEY] = args.host
-    app = create_app(context, enabled_adapters(settings, host=args.host))
+    app = create_app(context, adapters)
     pool = context.extras[ANSWER_POOL_KEY]
     if isinstance(pool, ProcessAnswerPool):
         # First in, last out: the workers outlive the adapters' draining of answers.

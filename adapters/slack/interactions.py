@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -339,6 +340,32 @@ def register_assignment(bolt: AsyncApp, runtime: SlackRuntime) -> None:
     )
 
 
+@dataclass(frozen=True)
+class CardClick:
+    """A click on a ticket card: the card's message and the ticket it is about."""
+
+    channel: str | None
+    ts: str | None
+    reference: str
+
+
+async def card_click(
+    runtime: SlackRuntime,
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+) -> CardClick | None:
+    """How every ticket card button starts: acknowledge the click, then the clicked card, or
+    None (the clicker told privately why) outside the support channel."""
+    await ack()
+    channel, ts = clicked_message(body)
+    if not in_support_channel(runtime, channel):
+        await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
+        return None
+    return CardClick(channel, ts, str(action.get("value") or ""))
+
+
 def register_card_form(
     bolt: AsyncApp,
     runtime: SlackRuntime,
@@ -356,13 +383,10 @@ def register_card_form(
         client: AsyncWebClient,
         respond: AsyncRespond,
     ) -> None:
-        await ack()
-        channel, ts = clicked_message(body)
-        if not in_support_channel(runtime, channel):
-            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
+        card = await card_click(runtime, ack, body, action, respond)
+        if card is None:
             return
-        reference = str(action.get("value") or "")
-        view = modal(reference, {"channel": channel or "", "ts": ts or ""})
+        view = modal(card.reference, {"channel": card.channel or "", "ts": card.ts or ""})
         if not await open_form(client, body["trigger_id"], view):
             await privately(respond, TRIGGER_EXPIRED_TEXT)
 
@@ -384,20 +408,17 @@ def register_card_button(
     async def act_on_card(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
-        await ack()
-        channel, ts = clicked_message(body)
-        if not in_support_channel(runtime, channel):
-            await privately(respond, NOT_SUPPORT_CHANNEL_TEXT)
+        card = await card_click(runtime, ack, body, action, respond)
+        if card is None:
             return
-        reference = str(action.get("value") or "")
-        if channel and ts:
-            await runtime.notifier.remember_card(reference, channel, ts)
+        if card.channel and card.ts:
+            await runtime.notifier.remember_card(card.reference, card.channel, card.ts)
 
         async def run() -> None:
             try:
-                await act(reference, staff_name(body))
+                await act(card.reference, staff_name(body))
                 if confirm:
-                    await privately(respond, f"{reference}: {CONFIRMATIONS[verb]}")
+                    await privately(respond, f"{card.reference}: {CONFIRMATIONS[verb]}")
             except HandoffError as exc:
                 await privately(respond, str(exc))
 

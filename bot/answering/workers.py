@@ -8,9 +8,10 @@ server's own threads (:class:`bot.answering.pool.AnswerPool`), as before.
 
 How the processes come about, so that forking is safe and memory is shared:
 
-1. The server loads the embedding model (and sets torch's threads) before it opens
-   anything else: no Chroma client, no database connection, no thread of its own, and the
-   model not run yet (torch starts its thread pools on first use).
+1. The server loads the embedding model (and sets torch's threads) while it holds
+   nothing else open: no Chroma client, no database connection, no thread of its own, and
+   the model not run yet (torch starts its thread pools on first use). Its start-up checks
+   ran before, and closed the database engine and Chroma client they opened.
 2. It forks a *zygote* at once (:class:`Zygote`): a process that only forks answer workers
    when asked. Every worker, a replacement too, is a fork of that clean process, never of
    the busy server: a process holding a Chroma client has native threads a child does not

@@ -3,7 +3,9 @@
 One real server process (embedded Chroma, SQLite, the real model) with Slack (signed
 requests, the fake Slack Web API) and Teams (the real CloudAdapter in Emulator mode, the fake
 Bot Connector). Who answered is read from outside: ``/metrics`` counts answers per worker
-pid, and the process tree under the server says which pids are its workers.
+pid, and the process tree under the server says which pids are its workers. The last test
+stops the server, which finishes the work it holds, and counts the replies every question
+got: no duplicate can arrive after that.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
 from adapters.slack import render
+from tests.adapters.cli.test_serve_startup import MODEL_LOAD_LINE
 from tests.adapters.teams.fake_connector import FakeConnector
 from tests.scaleout.cluster import (
     BOT_TOKEN,
@@ -78,6 +81,8 @@ class Served:
     slack: SlackThread
     connector: FakeConnector
     http: httpx.Client
+    asked: list[str] = field(default_factory=list)  # the channel of every Slack question
+    teams_asked: list[str] = field(default_factory=list)  # and every Teams conversation
 
     def worker_pids(self) -> list[int]:
         """The answer workers: children of the zygote, the server's one child process."""
@@ -106,7 +111,8 @@ class Served:
             headers=signed_headers(body, "application/json"),
         )
         assert response.status_code == 200
-        return str(payload["event"]["channel"])
+        self.asked.append(str(payload["event"]["channel"]))
+        return self.asked[-1]
 
     def answer_in(self, channel: str) -> dict:
         [post] = self.slack.wait_posted(channel, timeout=WAIT)
@@ -184,6 +190,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         slack.close()
 
 
+def test_the_model_is_loaded_once_in_the_server_for_its_workers(served: Served) -> None:
+    log = (served.root / "serve.log").read_text(errors="replace")
+    # The line whose absence test_serve_startup.py reads as "stopped before the model".
+    assert log.count(MODEL_LOAD_LINE) == 1
+
+
 def test_slack_and_teams_questions_are_answered_once_each_by_worker_processes(
     served: Served,
 ) -> None:
@@ -197,6 +209,7 @@ def test_slack_and_teams_questions_are_answered_once_each_by_worker_processes(
     activity["conversation"]["id"] = "a:workers-conversation-1"
     response = served.http.post(f"{served.url}/api/messages", json=activity)
     assert response.status_code in (200, 201)
+    served.teams_asked.append("a:workers-conversation-1")
 
     posts = [served.answer_in(channel) for channel in channels]
     served.slack._run(
@@ -205,7 +218,7 @@ def test_slack_and_teams_questions_are_answered_once_each_by_worker_processes(
         ),
         timeout=WAIT + 5,
     )
-    time.sleep(1)  # a duplicate, had there been one, would have arrived by now
+    # Each question has one reply so far; the last test checks that no other follows.
     for channel, post in zip(channels, posts, strict=True):
         assert served.slack.posted(channel) == [post]
         assert post["text"] != render.SOMETHING_WENT_WRONG_TEXT
@@ -276,3 +289,17 @@ def test_a_reingest_reaches_every_worker(served: Served) -> None:
     after = served.answers_by_pid()
     assert all(cites_new_policy(post) for post in posts)
     assert {pid for pid in workers if after.get(pid, 0) > before.get(pid, 0)} == set(workers)
+
+
+def test_after_a_graceful_stop_every_question_has_exactly_one_reply(served: Served) -> None:
+    """Last in this file: stopping the server drains its answers in flight (the Slack and
+    Teams background work, then the workers), so once it has exited nothing more can be
+    delivered, and a duplicate of any question asked above would be counted here."""
+    served.answer_in(served.ask_slack("Can I paste customer data into ChatGPT?"))
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(120) == 0
+
+    for channel in served.asked:
+        assert len(served.slack.posted(channel)) == 1
+    replied = [call.conversation_id for call in served.connector.sent("message")]
+    assert sorted(replied) == sorted(served.teams_asked)
