@@ -829,7 +829,7 @@ def late_ideas() -> list[Idea]:
     rerank_grid = tuple(
         (1.5, 0.75, 0.0, 0, k, beta) for k in (3, 5, 10) for beta in (0.1, 0.25, 0.5, 1.0, 3.0)
     )
-    taus, gammas = (0.5, 0.6, 0.7, 0.8), (0.02, 0.05, 0.1, 0.2)
+    taus, gammas = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8), (0.02, 0.05, 0.1, 0.2, 0.4)
     coverage_grid = ((0.0, 0.0), *((t, g) for t in taus for g in gammas))
     late_grid = ((0.0, 0.0), *((0.0, g) for g in gammas))
     out = []
