@@ -22,7 +22,18 @@ macro false refusal within budget), and the corpus is measured with them. Ideas:
 - best-sentence BM25: a fourth signal, BM25 over "heading: sentence" units, best per section;
 - BM25 variants: k1/b fitted, a stronger suffix stemmer, our own workplace-IT synonym map
   (query side), and their combinations;
-- dense PRF: q' = q + a·mean of the top-k section vectors, a and k fitted.
+- dense PRF: q' = q + a·mean of the top-k section vectors, a and k fitted;
+- late interaction ("late: ..."; ``--only '^late'``): the same MiniLM model's contextual token
+  vectors (special tokens and punctuation dropped, unit length, float16 in KEEP) and, per
+  question and section, the mean over the question's pieces of each piece's best cosine among
+  the section's pieces (MaxSim). Sections' pieces either come from its sentence units, each
+  encoded alone, or from the section encoded whole (first 256 pieces); "best sentence" is the
+  best single sentence's MaxSim. Question pieces count alike, without stop words, or by idf.
+  Used as a fourth fused signal, as a reranker of the fused top-k (fused + β·MaxSim; k, β
+  fitted with the weights; the refusal score stays the fused one), and as a refusal feature
+  (the top section's score plus γ·coverage, the share of the question's pieces whose best
+  match there reaches τ, or plus γ·MaxSim; τ and γ fitted with the calibration quantiles).
+  ``--late-cost`` prints the token work's cost per question and per index instead.
 
 Exploratory: the signals are recomputed here from the index's stored vectors (the shipped
 path is ``knowledge.index``); ``base`` reproduces ``bench_retrieval.py``'s engine rows.
@@ -33,7 +44,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import re
+import statistics
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +103,9 @@ class Material:
     # the better of this material's and the twin's.
     twin: Material | None = None
     twin_max: bool = True  # else the twin's section dense score is a fourth signal, "twin"
+    sentences: list[str] = field(default_factory=list)  # the index's sentence units as stored
+    chunk_texts: list[str] = field(default_factory=list)  # each section's text
+    late_cache: Path | None = None  # where its token vectors are kept (float16)
 
 
 def load(corpus: Corpus, embedder: SentenceTransformerEmbedder, keep: Path) -> Material:
@@ -153,6 +169,9 @@ def load(corpus: Corpus, embedder: SentenceTransformerEmbedder, keep: Path) -> M
         vocabulary=frozenset(snap.speller.vocabulary),
         speller=snap.speller,
         raw=questions,
+        sentences=[text for _, text in snap.sentences],
+        chunk_texts=[f"{c.document}. {c.section or c.document}.\n{c.text}" for c in chunks],
+        late_cache=keep / f"tokens-{corpus.name}-{snap.pointer['collection']}.npz",
     )
 
 
@@ -161,6 +180,234 @@ def gold_matrix(chunks: list, cases: list) -> np.ndarray:
     return np.array(
         [[matches(c.section, case.gold, document=c.document) for c in chunks] for case in cases]
     )
+
+
+# --- late interaction (MaxSim over the model's contextual token vectors) --------------------
+
+_PUNCT = re.compile(r"^[^\w]+$")
+LATE_VARIANTS = ("content", "nostop", "idf")
+# How a question's pieces (special tokens and punctuation already dropped) count in the mean:
+# all alike ("content"), without whole-word stop words of the shipped lexical list ("nostop"),
+# or weighted by their inverse document frequency over the corpus's sentence units ("idf").
+
+
+@dataclass
+class TokenStore:
+    """Unit-length contextual token vectors of some texts (specials and punctuation dropped),
+    grouped by unit; units are ordered by the section that owns them."""
+
+    vectors: np.ndarray  # (tokens, dim) float32 in memory, float16 on disk
+    starts: np.ndarray  # first token of each unit
+    owner: np.ndarray  # section of each unit (non-decreasing)
+    sections: int
+
+    def section_starts(self) -> tuple[np.ndarray, np.ndarray]:
+        present = np.unique(self.owner)
+        return present, np.searchsorted(self.owner, present)
+
+
+_TOKEN_MODEL: dict[str, object] = {}
+
+
+def token_vectors(
+    embedder: SentenceTransformerEmbedder, texts: list[str]
+) -> list[tuple[list[str], np.ndarray]]:
+    """Per text, its word pieces and their unit-length contextual vectors, without the special
+    tokens and punctuation-only pieces."""
+    model = embedder._model
+    if not texts:
+        return []
+    out = model.encode(
+        texts, output_value="token_embeddings", batch_size=32, show_progress_bar=False
+    )
+    ids = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
+    special = set(model.tokenizer.all_special_ids)
+    rows = []
+    for tensor, piece_ids in zip(out, ids, strict=True):
+        vectors = tensor.float().numpy()
+        assert len(piece_ids) == len(vectors)
+        pieces = model.tokenizer.convert_ids_to_tokens(piece_ids)
+        keep = [
+            i
+            for i, (pid, piece) in enumerate(zip(piece_ids, pieces, strict=True))
+            if pid not in special and not _PUNCT.match(piece)
+        ]
+        v = vectors[keep]
+        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
+        rows.append(([pieces[i] for i in keep], v.astype(np.float32)))
+    return rows
+
+
+def build_store(
+    embedder: SentenceTransformerEmbedder, texts: list[str], owner: np.ndarray, sections: int
+) -> TokenStore:
+    order = np.argsort(owner, kind="stable")
+    encoded = token_vectors(embedder, [texts[i] for i in order])
+    kept = [(o, v) for o, (_, v) in zip(owner[order], encoded, strict=True) if len(v)]
+    lengths = np.array([len(v) for _, v in kept])
+    return TokenStore(
+        vectors=np.vstack([v for _, v in kept]).astype(np.float16),
+        starts=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
+        owner=np.array([o for o, _ in kept], dtype=np.int64),
+        sections=sections,
+    )
+
+
+_STORES: dict[str, dict[str, TokenStore]] = {}
+_BUILD: dict[str, dict[str, tuple[float, int, int]]] = {}  # seconds, pieces, float16 bytes
+
+
+def token_stores(m: Material) -> dict[str, TokenStore]:
+    """The corpus's sentence units and whole sections as token vectors, cached under KEEP."""
+    if m.name in _STORES:
+        return _STORES[m.name]
+    assert m.late_cache is not None
+    n = len(m.texts)
+    if m.late_cache.is_file():
+        z = np.load(m.late_cache)
+        stores = {
+            unit: TokenStore(z[f"{unit}_v"], z[f"{unit}_s"], z[f"{unit}_o"], n)
+            for unit in ("sent", "sec")
+        }
+        seconds = {u: float(z[f"{u}_seconds"]) for u in stores}
+    else:
+        embedder = _TOKEN_MODEL["embedder"]
+        assert isinstance(embedder, SentenceTransformerEmbedder)
+        stores, seconds = {}, {}
+        for unit, texts, owner in (
+            ("sent", m.sentences, m.owner),
+            ("sec", m.chunk_texts, np.arange(n)),
+        ):
+            started = time.perf_counter()
+            stores[unit] = build_store(embedder, texts, owner, n)
+            seconds[unit] = time.perf_counter() - started
+        arrays: dict[str, np.ndarray] = {
+            f"{u}_{k}": getattr(st, f)
+            for u, st in stores.items()
+            for k, f in (("v", "vectors"), ("s", "starts"), ("o", "owner"))
+        }
+        arrays.update({f"{u}_seconds": np.array(t) for u, t in seconds.items()})
+        np.savez(m.late_cache, **arrays)
+    _BUILD[m.name] = {
+        u: (seconds[u], st.vectors.shape[0], st.vectors.shape[0] * st.vectors.shape[1] * 2)
+        for u, st in stores.items()
+    }
+    for st in stores.values():
+        st.vectors = st.vectors.astype(np.float32)
+    _STORES[m.name] = stores
+    return stores
+
+
+_DF: dict[str, tuple[int, dict[str, int]]] = {}
+
+
+def piece_weights(m: Material, pieces: list[str], variant: str) -> np.ndarray:
+    """The weight of each of a question's pieces in its MaxSim mean (see ``LATE_VARIANTS``);
+    a question made only of stop words keeps them all."""
+    weights = np.ones(len(pieces), dtype=np.float32)
+    if variant == "nostop":
+        weights = np.array([p not in _STOPWORDS for p in pieces], dtype=np.float32)
+        if not weights.any():
+            weights[:] = 1.0
+    elif variant == "idf":
+        if m.name not in _DF:
+            embedder = _TOKEN_MODEL["embedder"]
+            assert isinstance(embedder, SentenceTransformerEmbedder)
+            tok = embedder._model.tokenizer
+            df: dict[str, int] = {}
+            for text in m.sentences:
+                for piece in set(tok.tokenize(text)):
+                    df[piece] = df.get(piece, 0) + 1
+            _DF[m.name] = (len(m.sentences), df)
+        units, df = _DF[m.name]
+        weights = np.array(
+            [np.log((units + 1) / (df.get(p, 0) + 0.5)) for p in pieces], dtype=np.float32
+        )
+    return weights
+
+
+def weighted_mean(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean over the rows of ``x`` (a question's pieces) with the pieces' weights."""
+    return (weights[:, None] * x).sum(axis=0) / max(float(weights.sum()), 1e-9)
+
+
+def unit_max(q: np.ndarray, store: TokenStore) -> np.ndarray:
+    """(question pieces × units): each piece's best cosine against a unit's pieces."""
+    return np.maximum.reduceat(q @ store.vectors.T, store.starts, axis=1)
+
+
+def by_section(x: np.ndarray, store: TokenStore, fill: float = -1.0) -> np.ndarray:
+    """Max over each section's units (columns) of ``x``; ``fill`` for a section without any."""
+    present, starts = store.section_starts()
+    out = np.full((x.shape[0], store.sections), fill, dtype=np.float32)
+    out[:, present] = np.maximum.reduceat(x, starts, axis=1)
+    return out
+
+
+@dataclass
+class LateQuestions:
+    """One question set against one corpus: per question, its pieces' best match in each
+    section (both token stores) and the best sentence's MaxSim per variant."""
+
+    pieces: list[list[str]]
+    per_section: dict[str, list[np.ndarray]]  # store -> per question (pieces × sections)
+    sentence_maxsim: dict[str, np.ndarray]  # variant -> (questions × sections)
+
+
+_LATE: dict[tuple[str, str], LateQuestions] = {}
+
+
+def late_questions(m: Material, which: str) -> LateQuestions:
+    key = (m.name, which)
+    if key not in _LATE:
+        stores = token_stores(m)
+        embedder = _TOKEN_MODEL["embedder"]
+        assert isinstance(embedder, SentenceTransformerEmbedder)
+        encoded = token_vectors(embedder, m.queries[which])
+        n = len(m.texts)
+        per_section: dict[str, list[np.ndarray]] = {"sent": [], "sec": []}
+        sentence = {v: np.zeros((len(encoded), n), dtype=np.float32) for v in LATE_VARIANTS}
+        for row, (pieces, q) in enumerate(encoded):
+            units = unit_max(q, stores["sent"])
+            per_section["sent"].append(by_section(units, stores["sent"]))
+            per_section["sec"].append(by_section(unit_max(q, stores["sec"]), stores["sec"]))
+            for v in LATE_VARIANTS:
+                score = weighted_mean(units, piece_weights(m, pieces, v))[None, :]
+                sentence[v][row] = by_section(score, stores["sent"])[0]
+        _LATE[key] = LateQuestions([p for p, _ in encoded], per_section, sentence)
+    return _LATE[key]
+
+
+def late_signal(m: Material, which: str, name: str) -> np.ndarray:
+    """(questions × sections) for a late-interaction signal named
+    ``maxsim-<unit>-<variant>``: unit "sent" (a section's pieces are its sentences' pieces,
+    each encoded in its sentence), "sec" (the section encoded whole, first 256 pieces) or
+    "best" (the best single sentence's MaxSim); variant as in ``LATE_VARIANTS``."""
+    _, unit, variant = name.split("-")
+    lq = late_questions(m, which)
+    if unit == "best":
+        out = lq.sentence_maxsim[variant]
+    else:
+        rows = [
+            weighted_mean(s, piece_weights(m, p, variant))
+            for p, s in zip(lq.pieces, lq.per_section[unit], strict=True)
+        ]
+        out = np.vstack(rows) if rows else np.zeros((0, len(m.texts)), dtype=np.float32)
+    if out.size:  # a section without pieces scores as the question's weakest section
+        floor = np.where(out > -1, out, np.inf).min(axis=1, keepdims=True)
+        out = np.where(out > -1, out, floor)
+    return out
+
+
+def coverage(m: Material, which: str, variant: str, tau: float) -> np.ndarray:
+    """(questions × sections): the share of the question's counted pieces whose best match
+    among the section's pieces (sentence store) reaches ``tau``."""
+    lq = late_questions(m, which)
+    rows = [
+        weighted_mean((s >= tau).astype(np.float32), piece_weights(m, p, variant))
+        for p, s in zip(lq.pieces, lq.per_section["sent"], strict=True)
+    ]
+    return np.vstack(rows) if rows else np.zeros((0, len(m.texts)), dtype=np.float32)
 
 
 # --- signals -------------------------------------------------------------------------------
@@ -299,7 +546,12 @@ class Idea:
     context: bool = False
     lex_kind: str = "light"
     syn: bool = False
-    grid: tuple[tuple[float, ...], ...] = ((1.5, 0.75, 0.0, 0),)  # (k1, b, prf a, prf k)
+    # (k1, b, prf a, prf k), then for a reranker (top-k, weight of its signal)
+    grid: tuple[tuple[float, ...], ...] = ((1.5, 0.75, 0.0, 0),)
+    rerank: str = ""  # a late signal reordering the top-k of the fused order
+    refusal: str = ""  # coverage-<variant> or a late signal, added to the top section's score
+    # (threshold τ of coverage, weight γ): fitted with the calibration quantiles
+    refusal_grid: tuple[tuple[float, ...], ...] = ((),)
     # What the weights maximise on the training corpora: hit1+mrr (as bench_retrieval),
     # hit1+hit3+mrr, or smooth[+hit3] (averaged over the weights' grid neighbours).
     objective: str = "hit1+mrr"
@@ -310,6 +562,7 @@ _MATS: dict[tuple, dict[str, np.ndarray]] = {}
 
 def signal_mats(m: Material, which: str, idea: Idea, params: tuple[float, ...]) -> dict:
     """Raw signals by name, and each normalised the idea's way under ``norm:<name>``."""
+    params = params[:4]  # the rest are the reranker's or the refusal feature's
     key = (m.name, which, idea.signals, idea.norm, idea.context, idea.lex_kind, idea.syn, params)
     if "twin" in idea.signals:
         assert m.twin is not None
@@ -352,6 +605,9 @@ def _signal_mats(m: Material, which: str, idea: Idea, params: tuple[float, ...])
         out["heading"] = q @ m.heading_path.T
     if "sentence-bm25" in idea.signals:
         out["sentence-bm25"] = sentence_lexical(m, which, idea.lex_kind, k1, b)
+    for name in idea.signals:
+        if name.startswith("maxsim-"):
+            out[name] = late_signal(m, which, name)
     return out
 
 
@@ -407,7 +663,26 @@ def fused(
         order, raw = np.maximum(order, twin_order), np.maximum(raw, twin_raw)
     if idea.norm == "rrf":
         return order, raw  # ranks carry no confidence: refuse on the raw fused score
-    return order, order
+    conf = order
+    if idea.rerank:
+        # Only the order changes: the top-k by fused score, re-sorted by fused + β·MaxSim,
+        # stay above the rest; the refusal score stays the fused one.
+        top_k, beta = int(params[4]), params[5]
+        cut = -np.sort(-order, axis=1)[
+            :, min(top_k, order.shape[1]) - 1 : min(top_k, order.shape[1])
+        ]
+        late = late_signal(m, which, idea.rerank)
+        order = np.where(order >= cut, 1e3 + order + beta * late, order)
+    if idea.refusal and len(params) > 4:
+        tau, gamma = params[-2:]
+        if idea.refusal.startswith("coverage-"):
+            feature = coverage(m, which, idea.refusal.split("-")[1], tau)
+        else:
+            feature = late_signal(m, which, idea.refusal)
+        rows, top = np.arange(order.shape[0]), order.argmax(axis=1)
+        conf = order.copy()
+        conf[rows, top] += gamma * feature[rows, top]
+    return order, conf
 
 
 def metrics(m: Material, idea: Idea, params, weights, authority, rule) -> dict[str, float]:
@@ -509,14 +784,15 @@ def fit(training: list[Material], idea: Idea):
                 best = (score, params, weights, auth)
     assert best is not None
     _, params, weights, auth = best
-    chosen: tuple = (-1.0, 0.0, (QUANTILES[0], None))
-    for rule in itertools.product(QUANTILES, NEAR_QUANTILES):
-        rows = [metrics(m, idea, params, weights, auth, rule) for m in training]
-        fr = float(np.mean([r["fr"] for r in rows]))
-        ref = float(np.mean([r["refusal"] for r in rows]))
-        if fr <= BUDGET and (ref, -fr) > chosen[:2]:
-            chosen = (ref, -fr, rule)
-    return params, weights, auth, chosen[2]
+    chosen: tuple = (-1.0, 0.0, (QUANTILES[0], None), params)
+    for extra in idea.refusal_grid:
+        for rule in itertools.product(QUANTILES, NEAR_QUANTILES):
+            rows = [metrics(m, idea, (*params, *extra), weights, auth, rule) for m in training]
+            fr = float(np.mean([r["fr"] for r in rows]))
+            ref = float(np.mean([r["refusal"] for r in rows]))
+            if fr <= BUDGET and (ref, -fr) > chosen[:2]:
+                chosen = (ref, -fr, rule, (*params, *extra))
+    return chosen[3], weights, auth, chosen[2]
 
 
 def ideas() -> list[Idea]:
@@ -548,17 +824,105 @@ def ideas() -> list[Idea]:
     ]
 
 
+def late_ideas() -> list[Idea]:
+    three = ("dense", "sentence", "lexical")
+    rerank_grid = tuple(
+        (1.5, 0.75, 0.0, 0, k, beta) for k in (3, 5, 10) for beta in (0.1, 0.25, 0.5, 1.0, 3.0)
+    )
+    taus, gammas = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8), (0.02, 0.05, 0.1, 0.2, 0.4)
+    coverage_grid = ((0.0, 0.0), *((t, g) for t in taus for g in gammas))
+    late_grid = ((0.0, 0.0), *((0.0, g) for g in gammas))
+    out = []
+    for unit, what in (
+        ("sent", "section's pieces from its sentences"),
+        ("sec", "section encoded whole"),
+        ("best", "best sentence"),
+    ):
+        for variant, words in (
+            ("content", ""),
+            ("nostop", ", question stop words dropped"),
+            ("idf", ", question pieces weighted by idf"),
+        ):
+            out.append(
+                Idea(
+                    f"late: + MaxSim ({what}{words})", signals=(*three, f"maxsim-{unit}-{variant}")
+                )
+            )
+    out.append(
+        Idea(
+            "late: + MaxSim (section's pieces from its sentences), weights on hit@1 + hit@3 + MRR",
+            signals=(*three, "maxsim-sent-content"),
+            objective="hit1+hit3+mrr",
+        )
+    )
+    for name in ("maxsim-sent-nostop", "maxsim-best-nostop", "maxsim-sent-content"):
+        out.append(Idea(f"late: rerank top-k by fused + β·{name}", rerank=name, grid=rerank_grid))
+    for variant in LATE_VARIANTS:
+        out.append(
+            Idea(
+                f"late: refusal + γ·coverage-{variant}(τ) of the top section",
+                refusal=f"coverage-{variant}",
+                refusal_grid=coverage_grid,
+            )
+        )
+    out.append(
+        Idea(
+            "late: refusal + γ·maxsim-sent-nostop of the top section",
+            refusal="maxsim-sent-nostop",
+            refusal_grid=late_grid,
+        )
+    )
+    return out
+
+
+def late_cost(corpora: list[Material], embedder: SentenceTransformerEmbedder) -> None:
+    """Medians per question (its in-scope questions, one at a time): the sentence embedding
+    the engine computes today, the question's token vectors (a second pass as measured here),
+    and the MaxSim against the section pieces (sentence store); then each store's build."""
+    print(
+        "\n| corpus | embed (ms) | token vectors (ms) | MaxSim (ms) | pieces | float16 MB |"
+        " token build (s) |\n|---|---|---|---|---|---|---|"
+    )
+    for m in corpora:
+        stores = token_stores(m)
+        embed, tokens, maxsim = [], [], []
+        for q in m.queries["q"]:
+            t0 = time.perf_counter()
+            embedder.embed([q])
+            t1 = time.perf_counter()
+            pieces, vec = token_vectors(embedder, [q])[0]
+            t2 = time.perf_counter()
+            weights = piece_weights(m, pieces, "nostop")
+            weighted_mean(by_section(unit_max(vec, stores["sent"]), stores["sent"]), weights)
+            t3 = time.perf_counter()
+            embed.append(t1 - t0)
+            tokens.append(t2 - t1)
+            maxsim.append(t3 - t2)
+        seconds, pieces_n, nbytes = _BUILD[m.name]["sent"]
+        print(
+            f"| {m.name} | {1e3 * statistics.median(embed):.1f} |"
+            f" {1e3 * statistics.median(tokens):.1f} | {1e3 * statistics.median(maxsim):.2f} |"
+            f" {pieces_n} | {nbytes / 1e6:.1f} | {seconds:.1f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pool", type=Path)
     parser.add_argument("keep", type=Path)
     parser.add_argument("--only", nargs="*", default=None, help="idea names to run")
+    parser.add_argument("--late-cost", action="store_true", help="time the token work")
     args = parser.parse_args()
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+    _TOKEN_MODEL["embedder"] = embedder
     corpora = [load(c, embedder, args.keep) for c in pool_corpora(args.pool)]
+    if args.late_cost:
+        late_cost(corpora, embedder)
+        return
     header = "| idea | corpus | hit@1 | hit@3 | MRR | refusal | false refusal | own extra | fit |"
     print(header + "\n|" + "---|" * 9, flush=True)
-    for idea in ideas():
+    for idea in ideas() + late_ideas():
         if args.only and not any(re.search(o, idea.name) for o in args.only):
             continue
         rows = []
