@@ -265,6 +265,10 @@ async def phase(
         await deliver_all(url, [(p, 0) for p in questions(WARM_UP, prefix="WARM", tag=tag)])
         await api.wait_for("chat.postMessage", WARM_UP, timeout=PHASE_TIMEOUT_SECONDS)
         baseline, _ = await deliver_all(url, [(p, 0) for p in edits(n, tag=tag)])
+        # The issue's own measure: n concurrent questions alone (no retries), acknowledged
+        # against the n events above; answered before the burst below begins.
+        solo, _ = await deliver_all(url, [(p, 0) for p in questions(n, prefix="SOLO", tag=tag)])
+        await api.wait_for("chat.postMessage", WARM_UP + n, timeout=PHASE_TIMEOUT_SECONDS)
         batch = questions(n, tag=tag)
         spy = await start_profile(process.pid, profile)
         cpu_before = cpu_seconds(process.pid)
@@ -276,7 +280,7 @@ async def phase(
         # A second wave while the first one's answers are still being worked out:
         # its acknowledgements must not wait behind that backlog.
         late, _ = await deliver_all(url, [(p, 0) for p in questions(n, prefix="LATE", tag=tag)])
-        await api.wait_for("chat.postMessage", WARM_UP + 2 * n, timeout=PHASE_TIMEOUT_SECONDS)
+        await api.wait_for("chat.postMessage", WARM_UP + 3 * n, timeout=PHASE_TIMEOUT_SECONDS)
         answered = time.perf_counter() - started
         cpu = cpu_seconds(process.pid) - cpu_before
         server_cpu = cpu_seconds(process.pid, descendants_too=False) - server_before
@@ -289,6 +293,7 @@ async def phase(
     all_posts = api.called("chat.postMessage")
     posts = [c for c in all_posts if c.args["channel"].startswith("D0LOAD")]
     late_posts = [c for c in all_posts if c.args["channel"].startswith("D0LATE")]
+    solo_posts = [c for c in all_posts if c.args["channel"].startswith("D0SOLO")]
     busy = sum(1 for c in [*posts, *late_posts] if "try again in a minute" in c.args["text"])
     answer = [call.at - sent_at[call.args["channel"] + call.args["thread_ts"]] for call in posts]
     answered_acks = [*acks.values(), *late.values()]
@@ -297,6 +302,7 @@ async def phase(
         "retries": [s for (_, retry), (_, s) in acks.items() if retry == 1],
         "late": [s for _, s in late.values()],
         "base": [s for _, s in baseline.values()],
+        "solo": [s for _, s in solo.values()],
         "answer": answer,
         "statuses": sorted({status for status, _ in (*answered_acks, *baseline.values())}),
         "over_3s": sum(1 for _, s in answered_acks if s >= SLACK_ACK_SECONDS),
@@ -304,6 +310,8 @@ async def phase(
         "distinct": len({call.args["channel"] for call in posts}),
         "with_blocks": sum(1 for call in posts if call.args.get("blocks")),
         "late_posts": len(late_posts),
+        "solo_posts": len({c.args["channel"] for c in solo_posts}),
+        "solo_statuses": sorted({status for status, _ in solo.values()}),
         "busy": busy,
         "acked": acked,
         "answered": answered,
@@ -375,6 +383,7 @@ def embedding_baseline(n: int) -> float:
 def table(result: dict) -> list[str]:
     rows = ["| measure | p50 s | p95 s | p99 s | max s |", "|---|---|---|---|---|"]
     for name, figures in (
+        ("ack of a question alone (concurrent, no retries)", latency_summary(result["solo"])),
         ("ack of a question (first delivery)", latency_summary(result["first"])),
         ("ack of its retry (X-Slack-Retry-Num: 1)", latency_summary(result["retries"])),
         ("ack of a second wave, sent while the first is answered", latency_summary(result["late"])),
@@ -389,7 +398,14 @@ def table(result: dict) -> list[str]:
 
 
 def ack_ratio(result: dict) -> float:
+    """First deliveries' ack p99 in the burst with retries, over the no-answer events' p99."""
     return latency_summary(result["first"])["p99"] / latency_summary(result["base"])["p99"]
+
+
+def solo_ratio(result: dict) -> float:
+    """The issue's measure: ack p99 of n concurrent questions alone (no retries, no second
+    wave) over the ack p99 of n concurrent events that need no answer."""
+    return latency_summary(result["solo"])["p99"] / latency_summary(result["base"])["p99"]
 
 
 def passed(result: dict, n: int) -> bool:
@@ -398,7 +414,9 @@ def passed(result: dict, n: int) -> bool:
         and result["posts"] == n
         and result["distinct"] == n
         and result["late_posts"] == n
+        and result["solo_posts"] == n
         and result["statuses"] == [200]
+        and result["solo_statuses"] == [200]
     )
 
 

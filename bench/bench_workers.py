@@ -102,28 +102,37 @@ def ingest(workdir: Path) -> None:
     )
 
 
-async def run(n: int) -> str:
+TODAY = "today"
+
+
+async def run(n: int, today_root: Path | None) -> str:
     api = FakeSlackApi()
     await api.start()
     results: list[tuple[str, dict]] = []
     fresh_memory: dict[str, list[dict[str, float]]] = {}
     loads = []
+    order = list(ORDER)
+    if today_root is not None:  # the code before issue 20, first and last
+        order = [(TODAY, 0, 10), *order, (TODAY, 0, 10)]
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as old:
             workdir = Path(tmp)
             ingest(workdir)
-            for turn, (label, workers, niceness) in enumerate(ORDER):
+            for turn, (label, workers, niceness) in enumerate(order):
                 tag = f"W{turn}"
+                today = label == TODAY
 
                 async def after(process: asyncio.subprocess.Process, base: str, tag=tag) -> dict:
                     lone = await lone_latency(api, f"{base}/slack/events", tag)
                     return {"lone": lone, "memory": memory(process.pid)}
 
+                # Today's code keeps its own data folder: it builds its index at its first
+                # start-up, in its own format (the one built above may be newer).
                 result = await slack_bench.phase(
                     api,
-                    workdir,
+                    Path(old) if today else workdir,
                     n,
-                    root=ROOT,
+                    root=today_root if today and today_root else ROOT,
                     env={
                         "POLICYBOT_ANSWER_PROCESSES": str(workers),
                         "POLICYBOT_ANSWER_NICENESS": str(niceness),
@@ -139,7 +148,7 @@ async def run(n: int) -> str:
     finally:
         await api.close()
     embed_cpu = slack_bench.embedding_baseline(n)
-    return report(n, results, fresh_memory, embed_cpu, loads)
+    return report(n, results, fresh_memory, embed_cpu, loads, today_root)
 
 
 async def ingesting_server(
@@ -174,27 +183,53 @@ def report(
     fresh_memory: dict[str, list[dict[str, float]]],
     embed_cpu: float,
     loads: list[float],
+    today_root: Path | None = None,
 ) -> str:
     lines = [
         "# Answer worker processes: `policybot serve --workers 2` against `--workers 0`",
         "",
-        f"`python bench/bench_workers.py --events {n}`: {len(ORDER)} servers of this branch "
-        "started in turn (answer worker processes: "
-        + ", ".join(label for label, _, _ in ORDER)
+        f"`python bench/bench_workers.py --events {n}"
+        + (" --today-root DIR" if today_root else "")
+        + f"`: {len(results)} servers started in turn (answer worker processes: "
+        + ", ".join(label for label, _ in results)
+        + (
+            "; *today* is the code before issue 20's work, `git archive` of "
+            f"`{today_root.name}`, at its own defaults (torch's default threads, no batching), "
+            "on a data folder of its own, which it ingests at its first start"
+            if today_root
+            else ""
+        )
         + '; "niceness 0" is `POLICYBOT_ANSWER_NICENESS=0`, the others the default 10) on '
         "one index built beforehand by `policybot ingest`; each warmed with "
-        f"{slack_bench.WARM_UP} questions, then {n} concurrent signed Slack questions plus "
-        f"their {n} retries and {n} more questions while they are answered; the load "
+        f"{slack_bench.WARM_UP} questions, then {n} concurrent signed Slack questions alone "
+        "(answered before the next step), then "
+        f"{n} concurrent questions plus their {n} retries and {n} more questions while they "
+        "are answered; the load "
         "generator and the fake Slack Web API share the 2 cores with the server and with "
         "other jobs (load average after each server: "
         + ", ".join(f"{load:.1f}" for load in loads)
         + "). CPU: every process of the server (`/proc`) over the burst, and the benchmark "
         "process's own (the load generator and the fake Slack API).",
         "",
-        "| # | workers | ack p99 / no-answer ack p99 | answers/s | CPU ms per answer (of it, the "
-        "server process) | CPU per answer / batched 1-thread embedding | load generator CPU ms "
-        "per answer | lone question median / p95 s | processes | RSS MB total | PSS MB total "
-        "(anonymous) | busy | result |",
+        "| "
+        + " | ".join(
+            [
+                "#",
+                "workers",
+                "ack p99 / no-answer ack p99: questions alone (with retries)",
+                "answers/s",
+                "CPU ms per answer (of it, the server process)",
+                "CPU per answer / batched 1-thread embedding",
+                "load generator CPU ms per answer",
+                "lone question median / p95 s",
+                "processes",
+                "RSS MB total",
+                "PSS MB total (anonymous)",
+                "busy",
+                "result",
+            ]
+        )
+        + " |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for number, (label, result) in enumerate(results, start=1):
@@ -202,7 +237,8 @@ def report(
         lone = latency_summary(result["after"]["lone"])
         rows = result["after"]["memory"]
         lines.append(
-            f"| {number} | {label} | {slack_bench.ack_ratio(result):.2f} "
+            f"| {number} | {label} | {slack_bench.solo_ratio(result):.2f} "
+            f"({slack_bench.ack_ratio(result):.2f}) "
             f"| {2 * n / result['answered']:.1f} | {per_answer * 1000:.1f} "
             f"({result['server_cpu'] / (2 * n) * 1000:.1f}) "
             f"| {per_answer / embed_cpu:.2f} | {result['bench_cpu'] / (2 * n) * 1000:.1f} "
@@ -233,16 +269,21 @@ def report(
     def generator_cpu(r: dict) -> float:
         return r["bench_cpu"] / (2 * n)
 
+    def first(label: str) -> dict:
+        return next(r for each, r in results if each == label)
+
     base = ORDER[0][0]
-    kinds = list(dict.fromkeys(label for label, _, _ in ORDER if label != base))
+    kinds = list(dict.fromkeys(label for label, _ in results if label != base))
+    workers_kind = next(kind for kind in kinds if kind != TODAY)
     lines += ["", f"Medians of the two servers of each kind, against `--workers {base}`:", ""]
     lines += [
         "| workers | answers/s | CPU per answer | lone question median latency | total PSS "
-        "| total RSS | ack p99 / no-answer ack p99 |",
+        "| total RSS | ack p99 / no-answer ack p99: questions alone (with retries) |",
         "|---|---|---|---|---|---|---|",
         f"| {base} | {median(base, throughput):.1f} | {median(base, cpu) * 1000:.1f} ms "
         f"| {median(base, lone_median) * 1000:.0f} ms | {median(base, pss):.0f} MB "
-        f"| {median(base, rss):.0f} MB | {median(base, slack_bench.ack_ratio):.2f} |",
+        f"| {median(base, rss):.0f} MB | {median(base, slack_bench.solo_ratio):.2f} "
+        f"({median(base, slack_bench.ack_ratio):.2f}) |",
     ]
     for kind in kinds:
 
@@ -252,19 +293,19 @@ def report(
         lines.append(
             f"| {kind} | {ratio(throughput):.2f}x | {ratio(cpu):.2f}x "
             f"| {ratio(lone_median):.2f}x | {ratio(pss):.2f}x | {ratio(rss):.2f}x "
-            f"| {median(kind, slack_bench.ack_ratio):.2f} |"
+            f"| {median(kind, slack_bench.solo_ratio):.2f} "
+            f"({median(kind, slack_bench.ack_ratio):.2f}) |"
         )
     # What the cores can complete at most when every answer costs the server's CPU and the
     # load generator's (which shares the cores in every run): the ceiling for any --workers.
     cores = os.cpu_count() or 1
-    workers_kind = kinds[0]
     ceiling = cores / (median(workers_kind, cpu) + median(workers_kind, generator_cpu))
     lines += [
         "",
         f"Batched single-thread embedding of the burst's questions: {embed_cpu * 1000:.1f} ms "
-        f"of CPU each. Answers that differ between server 1 (`--workers {results[0][0]}`) and "
-        f"server 2 (`--workers {results[1][0]}`), same questions: "
-        f"{differing(results[0][1], results[1][1])} of {len(results[0][1]['texts'])}.",
+        f"of CPU each. Answers that differ between the first `--workers {base}` server and the "
+        f"first `--workers {workers_kind}` one, same questions: "
+        f"{differing(first(base), first(workers_kind))} of {len(first(base)['texts'])}.",
         "",
         f"The ceiling on this machine: each answer costs {median(workers_kind, cpu) * 1000:.1f} "
         "ms of CPU in the server's processes and "
@@ -272,7 +313,18 @@ def report(
         f"Slack API (medians with `--workers {workers_kind}`), so {cores} cores complete at "
         f"most {ceiling:.0f} answers/s, {ceiling / median(base, throughput):.2f}x the "
         f"`--workers {base}` median ({median(base, throughput):.1f} answers/s), before any "
-        "other job takes its share.",
+        "other job takes its share."
+        + (
+            f" Against today's code (median {median(TODAY, throughput):.1f} answers/s): "
+            + ", ".join(
+                f"`--workers {kind}` {median(kind, throughput) / median(TODAY, throughput):.2f}x"
+                for kind in [base, *kinds]
+                if kind != TODAY
+            )
+            + f"; the ceiling {ceiling / median(TODAY, throughput):.2f}x."
+            if any(label == TODAY for label, _ in results)
+            else ""
+        ),
         "",
         "## Memory of each process (MB, after the burst and the lone questions)",
         "",
@@ -301,8 +353,15 @@ def report(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200)
+    parser.add_argument(
+        "--today-root",
+        type=Path,
+        default=None,
+        help="also run a checkout of the code before issue 20 (first and last): the baseline "
+        "of the issue's throughput target",
+    )
     args = parser.parse_args()
-    text = asyncio.run(run(args.events))
+    text = asyncio.run(run(args.events, args.today_root))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
     print(text)
