@@ -155,14 +155,31 @@ def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Common English words: the whole, alphabetic entries of five letters or more in the
+    bundled model's WordPiece vocabulary (``vocab.txt``, about 18,000), read without loading
+    the model. Empty when the model package is missing."""
+    from bot.errors import ModelError
+    from knowledge.embedding import bundled_model_path
+
+    try:
+        text = (bundled_model_path() / "vocab.txt").read_text(encoding="utf-8")
+    except (ModelError, OSError):
+        return frozenset()
+    return frozenset(w for w in text.split() if len(w) >= 5 and w.isascii() and w.isalpha())
+
+
 class Speller:
     """Corrects a query word that is one edit away from exactly one word of the corpus.
 
-    Only words the corpus does not contain and of five letters or more are touched, so
-    real words and acronyms pass through unchanged.
+    Only words of five letters or more that are neither in the corpus nor in ``known``
+    (by default :func:`english_words`) are touched, so real words and acronyms pass through
+    unchanged: "apply" is not the corpus's "apple", nor "notion" its "option".
     """
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], *, known: frozenset[str] | None = None) -> None:
+        self.known = english_words() if known is None else known
         self.vocabulary = {w for text in texts for w in _WORD.findall(text.lower())}
         self._by_deletion: dict[str, set[str]] = {}
         for word in self.vocabulary:
@@ -172,7 +189,7 @@ class Speller:
 
     def correct(self, word: str) -> str:
         lower = word.lower()
-        if len(lower) < 5 or lower in self.vocabulary or not lower.isalpha():
+        if len(lower) < 5 or lower in self.vocabulary or lower in self.known or not lower.isalpha():
             return word
         candidates: set[str] = set(self._by_deletion.get(lower, ()))
         for key in _deletions(lower):

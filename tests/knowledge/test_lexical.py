@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.answering.compose import ExtractiveComposer
 from knowledge.chunking import split_sentences
-from knowledge.lexical import stem, term_set, tokenize
+from knowledge.lexical import Speller, english_words, stem, term_set, tokenize
 from tests.bot.answering.test_compose import hit
 
 TEXTS = [
@@ -37,3 +37,28 @@ def test_a_second_answer_over_the_same_sections_reuses_their_terms() -> None:
     assert after.misses == before.misses  # no sentence tokenized again
     assert after.hits >= before.hits + len(best)
     assert split_sentences.cache_info().misses == splits.misses
+
+
+CORPUS = [
+    "Apple devices: the option to store a password is turned off.",
+    "Staff must report incidents to the support team.",
+]
+
+
+def test_the_speller_fixes_a_typo_of_a_corpus_word() -> None:
+    speller = Speller(CORPUS)
+    assert speller.normalise("where do I keep my pasword") == "where do I keep my password"
+    assert speller.normalise("who do I reprot it to") == "who do I report it to"
+
+
+def test_the_speller_leaves_real_english_words_alone_even_one_letter_from_the_corpus() -> None:
+    speller = Speller(CORPUS)
+    question = "Does this apply to the stuff I wrote in Notion? Am I covered?"
+    # "apply" is one letter from "apple", "stuff" from "staff", "notion" from "option":
+    # before the word list, each was "corrected" into the corpus word.
+    assert speller.normalise(question) == question
+    assert {"apply", "stuff", "notion", "report"} <= english_words()
+    assert "pasword" not in english_words()
+    # Without the word list the corpus word wins, which is the bug the list prevents.
+    bare = Speller(CORPUS, known=frozenset())
+    assert bare.normalise("does this apply to my stuff") == "does this apple to my staff"
