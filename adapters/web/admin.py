@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import partial
 
 from aiohttp import BodyPartReader, web
@@ -48,6 +48,19 @@ def _pointer(client: object) -> dict:
         return {}
 
 
+def _built_at(pointer: dict) -> datetime | str | None:
+    """When the live index was built, as a moment the page shows in the organisation's time
+    zone; the pointer's text as it is if it is not an ISO time (an index of older code)."""
+    built = pointer.get("built")
+    if not isinstance(built, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(built)
+    except ValueError:
+        return built
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 async def admin_page(
     request: web.Request,
     *,
@@ -85,7 +98,7 @@ async def admin_page(
         documents=documents,
         runs=runs,
         job=console.jobs.current,
-        index_built=(await asyncio.to_thread(_pointer, engine.index.client)).get("built"),
+        index_built=_built_at(await asyncio.to_thread(_pointer, engine.index.client)),
         error=error,
         totals={
             "questions": sum(d.questions for d in days),

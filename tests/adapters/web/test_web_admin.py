@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
 from adapters.web.accounts import Role
 from bot.store.documents import DocumentStore, UnknownDocument
+from knowledge.index import read_pointer
 
 OTTER_SECTION = (
     "\n### 2.4 Otter.ai for meeting transcripts\n\n"
@@ -238,3 +241,19 @@ async def test_a_document_in_a_subfolder_has_its_pages(start_console):
     assert discarded.status == 303
     with pytest.raises(UnknownDocument):  # a new document's only draft, discarded
         documents.versions("hr/remote-work.md")
+
+
+async def test_an_ingest_outside_the_console_is_dated_in_the_organisations_time_zone(
+    start_console, own_engine
+):
+    zone = "America/New_York"  # far from UTC, where the index pointer keeps its time
+    harness = await start_console(engine_=own_engine, timezone=zone)
+    harness.add_user("ada", Role.ADMIN)
+    await harness.sign_in("ada")
+    built = datetime.fromisoformat(read_pointer(own_engine.index.client)["built"])
+    local = built.astimezone(ZoneInfo(zone))
+
+    page = await (await harness.client.get("/console/admin")).text()
+
+    assert f"Last ingest: {local:%Y-%m-%d %H:%M} {local.tzname()} (outside the console)" in page
+    assert built.isoformat() not in page

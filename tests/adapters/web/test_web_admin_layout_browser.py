@@ -1,6 +1,7 @@
 """The admin page's two ways to update the policies, in a real browser at phone and desktop
 width: on a 390 px phone both buttons span the column, as one-handed taps need; on a desktop
-the re-ingest button keeps its own width beside the upload form.
+the re-ingest button keeps its own width beside the upload form; on a desktop the documents
+table's short words stay whole.
 
 Screenshots go to ``test-artifacts/console/``.
 """
@@ -47,3 +48,29 @@ def test_the_update_buttons_span_the_column_on_a_phone(page) -> None:
             assert abs(button["width"] - column["width"]) <= 1
     else:
         assert reingest["width"] < upload["width"], "a desktop button keeps its own width"
+
+
+LINES_OF_TEXT = """(selector) => [...document.querySelectorAll(selector)].map((cell) => {
+  const range = document.createRange();
+  range.selectNodeContents(cell);
+  return [cell.textContent.trim(), range.getClientRects().length];
+})"""
+
+
+def test_the_documents_table_keeps_its_words_whole_on_a_desktop(browser, live) -> None:  # noqa: F811
+    context = browser.new_context(base_url=live.url, viewport=VIEWPORTS["desktop"])
+    context.set_default_timeout(30_000)
+    try:
+        page = context.new_page()
+        base.sign_in(page, "ada")
+        page.goto("/console/admin")
+        cells = page.evaluate(
+            LINES_OF_TEXT,
+            "table.documents thead th, table.documents td[data-label='Kind'], "
+            "table.documents td[data-label='Version'], table.documents td[data-label='Chunks']",
+        )
+    finally:
+        context.close()
+    assert len(cells) >= 6 + 3
+    # Each of these is one short word: on two lines it was cut in two ("Versio" / "n").
+    assert [text for text, lines in cells if lines != 1] == []
