@@ -195,6 +195,31 @@ class _Snapshot:
         self.calibrations: dict[str, Calibration] = {}
 
 
+def check_model(pointer: dict[str, Any], name: str, dimension: int | None = None) -> None:
+    """Refuse an index built with another embedding model than ``name`` (and, once the model
+    is loaded, ``dimension``; ``None`` before: ``serve`` checks the name before loading it)."""
+    model, built_dimension = pointer.get("model"), pointer.get("dimension")
+    if model != name or (dimension is not None and built_dimension != dimension):
+        configured = f"{name!r}" if dimension is None else f"{name!r} ({dimension})"
+        raise KnowledgeIndexError(
+            f"the index was built with embedding model {model!r} ({built_dimension} dimensions) "
+            f"but {configured} is configured; "
+            "run `policybot ingest` to rebuild the index or set POLICYBOT_EMBEDDING_MODEL back"
+        )
+
+
+def pointed_collection(client: Any, pointer: dict[str, Any]) -> Any:
+    """The collection the pointer names, or a :class:`KnowledgeIndexError` saying how to
+    rebuild it."""
+    try:
+        return client.get_collection(str(pointer["collection"]))
+    except Exception as exc:  # the backend's not-found error differs per client
+        raise KnowledgeIndexError(
+            f"the index points to collection {pointer['collection']!r}, which is missing; "
+            "run `policybot ingest` to rebuild it"
+        ) from exc
+
+
 class KnowledgeIndex:
     """Hybrid search over the live collection; safe to share between threads."""
 
@@ -277,25 +302,10 @@ class KnowledgeIndex:
                 self._snapshot = None
                 return None
             if self._snapshot is None or self._snapshot.pointer != pointer:
-                self._check_model(pointer)
-                try:
-                    collection = self.client.get_collection(str(pointer["collection"]))
-                except Exception as exc:  # the backend's not-found error differs per client
-                    raise KnowledgeIndexError(
-                        f"the index points to collection {pointer['collection']!r}, which is "
-                        "missing; run `policybot ingest` to rebuild it"
-                    ) from exc
+                check_model(pointer, self.embedder.name, self.embedder.dimension)
+                collection = pointed_collection(self.client, pointer)
                 self._snapshot = _Snapshot(collection, pointer)
             return self._snapshot
-
-    def _check_model(self, pointer: dict[str, Any]) -> None:
-        model, dimension = pointer.get("model"), pointer.get("dimension")
-        if model != self.embedder.name or dimension != self.embedder.dimension:
-            raise KnowledgeIndexError(
-                f"the index was built with embedding model {model!r} ({dimension} dimensions) "
-                f"but {self.embedder.name!r} ({self.embedder.dimension}) is configured; "
-                "run `policybot ingest` to rebuild the index or set POLICYBOT_EMBEDDING_MODEL back"
-            )
 
     def search(self, question: str, *, limit: int = 5) -> list[Hit]:
         """Chunks ranked by fused score, best first (at most ``limit``)."""

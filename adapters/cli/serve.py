@@ -34,7 +34,7 @@ from bot.settings import Settings
 from bot.store import Store, open_store
 from knowledge.batching import set_torch_threads
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder, model_name
-from knowledge.index import make_client, read_pointer
+from knowledge.index import check_model, make_client, pointed_collection, read_pointer
 
 log = logging.getLogger(__name__)
 DELIVERY_INTERVAL_SECONDS = 15.0
@@ -127,20 +127,9 @@ def check_index(settings: Settings) -> None:
         pointer = read_pointer(client)
         if pointer is None:
             return
-        configured = model_name(settings.embedding_model)
-        if pointer.get("model") != configured:  # the dimension waits for the model itself
-            raise KnowledgeIndexError(
-                f"the index was built with embedding model {pointer.get('model')!r} "
-                f"({pointer.get('dimension')} dimensions) but {configured!r} is configured; "
-                "run `policybot ingest` to rebuild the index or set POLICYBOT_EMBEDDING_MODEL back"
-            )
-        try:
-            client.get_collection(str(pointer["collection"]))
-        except Exception as exc:  # the backend's not-found error differs per client
-            raise KnowledgeIndexError(
-                f"the index points to collection {pointer['collection']!r}, which is missing; "
-                "run `policybot ingest` to rebuild it"
-            ) from exc
+        # The dimension waits for the model itself (the index checks it again then).
+        check_model(pointer, model_name(settings.embedding_model))
+        pointed_collection(client, pointer)
     finally:
         client.close()
 
